@@ -1,0 +1,63 @@
+# AML Salvage — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MANAGE := $(PY) manage.py
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+APT_PACKAGES := chromium poppler-utils fonts-dejavu-core
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-deps run test test-fast lint bench validate-knowledge createuser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## install: the set-up alone (virtualenv, Python packages, system packages for PDF and browser tests)
+install: $(STAMP) system-deps
+
+## system-deps: Debian packages the suite needs (chromium for browser tests, pdftoppm for PDF previews)
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## run: install, migrate, load the knowledge base and serve on 127.0.0.1:8000 (SQLite)
+run: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) validate_knowledge
+	$(MANAGE) runserver 127.0.0.1:8000
+
+## test: the whole suite (creates .venv if missing)
+test: install
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not browser"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+validate-knowledge: $(STAMP)
+	$(MANAGE) validate_knowledge
+
+## bench: engine throughput and validation cost (not part of make test)
+bench: $(STAMP)
+	$(PY) bench/engine_bench.py
+
+## createuser: create a clinician account (prompts for the password; there is no default password)
+createuser: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createsuperuser
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache

@@ -1,0 +1,449 @@
+"""Schemas of the clinical knowledge base kept as data under ``fixtures/knowledge/``.
+
+Every clinical fact the engine shows (dose, response rate, survival, availability, warning, the words
+of a rule) is a record here with its source. The YAML files are validated by these models when the
+knowledge base loads; ``manage.py validate_knowledge`` reports every problem and exits non-zero.
+
+Layout of ``fixtures/knowledge/``::
+
+    meta.yaml            version and date of the knowledge base
+    references.yaml      list[Reference]
+    warnings.yaml        list[WarningRecord]
+    rules.yaml           list[RuleRecord]  (the words and sources of each rule id)
+    parameters.yaml      Parameters        (thresholds, EPI table, rounding, interaction tables)
+    regimens/<id>.yaml   one Regimen each, with its schedules, evidence and availability
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9\-]*$"
+RULE_ID = r"^R-[A-Z0-9]+-[0-9]{2}$"
+
+# The regimen and strategy ids of clinical-spec.md §4 / workup-schema.md: the result lists each one.
+OPTION_IDS: tuple[str, ...] = (
+    "flag-ida", "flag-ida-ven", "mec", "aza-ven", "dec-ven", "ldac-ven", "gilteritinib", "ivosidenib",
+    "olutasidenib", "enasidenib", "revumenib", "ziftomenib", "gemtuzumab", "hma", "ldac", "hydroxyurea",
+    "bsc", "clinical-trial", "allo-hct", "dli", "second-hct", "gilteritinib-ven-aza", "bleximenib",
+    "hidac", "clag-m", "gclac", "quizartinib", "venetoclax-mono",
+)
+
+Jurisdiction = Literal["CA", "US"]
+JURISDICTIONS: tuple[str, ...] = ("CA", "US")
+
+# Response metrics are different things and are never merged: each record says which one it reports.
+Metric = Literal[
+    "ORR",  # overall response rate (definition varies by study: see metric_definition)
+    "CR",  # complete remission
+    "CR/CRh",  # CR or CR with partial hematologic recovery
+    "CR+CRh",  # the same composite as labelled in US labels
+    "CRc",  # composite complete remission (CR + CRi, sometimes + CRh/MLFS: see definition)
+    "CR+CRi",  # CR or CR with incomplete count recovery
+    "CR+CRh/CRi/CRp",  # DT20 Table 2 composite
+    "OS",  # a survival-only record (e.g. DLI, ASAP): no response metric
+    "none",  # no response figure in the sources (supportive care, strategies without data)
+]
+
+DoseUnit = Literal["mg/m2", "mg/kg", "mcg/kg", "mg", "mcg"]
+
+# Hooks that the dosing engine applies to a dose step; each names the rule it implements.
+Adjustment = Literal[
+    "venetoclax-cyp3a4",  # venetoclax label: CYP3A / P-gp inhibitor table, incl. AML ramp-up
+    "ivosidenib-strong-cyp3a4",  # ivosidenib label: 250 mg daily with a strong CYP3A4 inhibitor
+    "revumenib-weight-cyp3a4",  # revumenib label: weight band and strong CYP3A4 inhibitor table
+    "fludarabine-renal",  # fludarabine label: CrCl bands
+    "filgrastim-syringe",  # round to the nearest prefilled syringe
+    "bsa-cap",  # institutional BSA cap, when configured (applies to every mg/m2 step by default)
+]
+
+OptionKind = Literal[
+    "intensive",  # intensive cytotoxic chemotherapy
+    "low-intensity",  # HMA/LDAC based, with or without venetoclax
+    "targeted",  # a targeted agent used alone
+    "cytoreduction",  # palliative cytoreduction
+    "supportive",  # best supportive care
+    "strategy",  # trial, transplant, cellular therapy
+    "investigational",  # available only in trials
+]
+
+AvailabilityStatus = Literal["available", "restricted", "unavailable"]
+
+Target = Literal["FLT3-ITD", "FLT3-TKD", "IDH1", "IDH2", "NPM1", "KMT2A-r", "CD33", "BCL-2"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reference(_Record):
+    id: str = Field(pattern=SLUG, description="e.g. 'perl-2019', 'dt20', 'label-venclexta-us'")
+    short: str = Field(min_length=2, description="how it is cited inline, e.g. 'Perl 2019 (ADMIRAL)'")
+    citation: str = Field(min_length=10, description="full citation as in the article's reference list")
+    kind: Literal["article", "review", "label", "agency", "abstract", "guideline"]
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    cited_in: list[str] = Field(default_factory=list, description="e.g. ['FRC25 ref 9', 'DT20 ref 6']")
+    notes: str | None = None
+
+
+class DoseStep(_Record):
+    """One line of a regimen: a drug at one dose over one run of days."""
+
+    drug: str = Field(min_length=2, description="generic name, lower case")
+    dose: float | None = Field(default=None, gt=0, description="None: per institutional protocol")
+    unit: DoseUnit | None = None
+    route: str = Field(min_length=2, description="IV, SC, PO, 'SC or IV'")
+    frequency: str = Field(default="once daily", description="'once daily', 'twice daily', 'single dose'")
+    days: str = Field(min_length=1, description="'D1-5', 'D1', 'D3-28', 'continuous', 'from D6 until ANC recovery'")
+    infusion: str | None = Field(default=None, description="'over 30 min', 'over 4 h'")
+    max_dose_mg: float | None = Field(default=None, gt=0, description="per-dose cap from the label")
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="footnotes and sequencing, with source")
+
+    @model_validator(mode="after")
+    def _unit_with_dose(self) -> DoseStep:
+        if (self.dose is None) != (self.unit is None):
+            raise ValueError("dose and unit go together: both set, or both empty (per protocol)")
+        return self
+
+
+class Schedule(_Record):
+    id: str = Field(pattern=SLUG, description="'standard', 'alternative', 'azacitidine', 'decitabine'")
+    label: str
+    steps: list[DoseStep] = Field(min_length=1)
+    cycle: str | None = Field(default=None, description="'28-day cycles', 'one course', 'continuous'")
+    source: list[str] = Field(min_length=1, description="reference ids")
+    notes: list[str] = Field(default_factory=list)
+
+
+class SecondaryFigure(_Record):
+    """A further figure from the same study (e.g. CR alone, 3-year OS), with its own label."""
+
+    label: str = Field(description="what it is, e.g. 'CR', '3-year OS', 'CRc in NPM1/IDH1/IDH2 subgroup'")
+    value: str = Field(description="as reported, e.g. '22%', '32%', '16.6 vs 5.1 months'")
+    source: str = Field(description="where it is stated, e.g. 'FRC25 text', 'DT20 Table 2'")
+
+
+class Evidence(_Record):
+    id: str = Field(pattern=SLUG)
+    study: str = Field(description="'Perl 2019 (ADMIRAL)'")
+    reference: str = Field(pattern=SLUG, description="reference id of the primary publication or label")
+    reported_in: list[str] = Field(min_length=1, description="where we read it: 'FRC25 Table 1', 'DT20 Table 2', 'label'")
+    design: str = Field(description="'phase 3 randomized', 'phase 2 single-arm', 'retrospective'")
+    population: str = Field(description="'R/R FLT3-mutated AML', 'newly diagnosed, unfit (not R/R)'")
+    setting: Literal["R/R", "newly diagnosed", "post-HCT relapse", "mixed"]
+    n: int | None = Field(default=None, ge=1)
+    metric: Metric
+    metric_definition: str = Field(min_length=3, description="what the metric counts, in words")
+    value_pct: float | None = Field(default=None, ge=0, le=100)
+    numerator: int | None = Field(default=None, ge=0)
+    denominator: int | None = Field(default=None, ge=1)
+    comparator: str | None = Field(default=None, description="'salvage chemotherapy: CR/CRh 15.3%'")
+    median_os_months: float | None = Field(default=None, ge=0)
+    median_os_detail: str | None = Field(default=None, description="range or CI as reported, comparator OS")
+    secondary: list[SecondaryFigure] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="discrepancies, reference-number mismatches")
+    uncertain: bool = Field(default=False, description="True when a figure could not be verified")
+
+    @model_validator(mode="after")
+    def _fraction_consistent(self) -> Evidence:
+        if self.numerator is not None and self.denominator is not None:
+            if self.numerator > self.denominator:
+                raise ValueError("numerator exceeds denominator")
+            if self.value_pct is not None:
+                pct = 100 * self.numerator / self.denominator
+                if abs(pct - self.value_pct) > 1.5 and not any("rounding" in n or "differs" in n for n in self.notes):
+                    raise ValueError(
+                        f"value_pct {self.value_pct} does not match {self.numerator}/{self.denominator} "
+                        f"({pct:.1f}%); explain in notes ('differs ...') if the source says so"
+                    )
+        if self.metric == "none" and self.value_pct is not None:
+            raise ValueError("metric 'none' carries no value")
+        return self
+
+
+class Availability(_Record):
+    status: AvailabilityStatus
+    source: list[str] = Field(min_length=1, description="reference ids (article, label, agency notice)")
+    as_of: dt.date = Field(description="date the status was checked or reported")
+    note: str | None = None
+
+
+class Regimen(_Record):
+    id: str = Field(pattern=SLUG)
+    name: str
+    kind: OptionKind
+    summary: str = Field(description="one line a hematologist recognises")
+    targets: list[Target] = Field(default_factory=list, description="molecular target(s) it requires")
+    contains_venetoclax: bool = False
+    schedules: list[Schedule] = Field(default_factory=list, description="empty for strategies / supportive")
+    dosing_note: str | None = Field(default=None, description="shown when there is no dose table, or always")
+    duration_notes: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="warning ids from warnings.yaml")
+    evidence: list[Evidence] = Field(default_factory=list)
+    evidence_note: str | None = Field(default=None, description="required when evidence is empty")
+    availability: dict[Jurisdiction, Availability]
+    references: list[str] = Field(default_factory=list, description="further reference ids")
+    notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Regimen:
+        missing = [j for j in JURISDICTIONS if j not in self.availability]
+        if missing:
+            raise ValueError(f"availability missing for {missing}")
+        if not self.evidence and not self.evidence_note:
+            raise ValueError("no evidence records: give evidence_note saying why (e.g. no figures in sources)")
+        if not self.schedules and not self.dosing_note:
+            raise ValueError("no schedules: give dosing_note (e.g. 'per institutional protocol')")
+        if self.kind == "targeted" and not self.targets:
+            raise ValueError("a targeted agent names its target")
+        return self
+
+
+class WarningRecord(_Record):
+    id: str = Field(pattern=SLUG)
+    text: str = Field(min_length=10)
+    source: list[str] = Field(min_length=1, description="reference ids")
+    severity: Literal["boxed", "major", "monitor"] = "major"
+
+
+class RuleRecord(_Record):
+    """The words and sources of one treatment-selection rule; the logic lives in domain/rules.py."""
+
+    id: str = Field(pattern=RULE_ID)
+    title: str
+    reason: str = Field(description="the sentence shown when it fires; {placeholders} filled by the engine")
+    source: list[str] = Field(min_length=1, description="reference ids, e.g. ['dt20']")
+    attribution: str = Field(description="short inline tag, e.g. 'DT20', 'FRC25', 'DT20; FRC25', 'label'")
+
+
+class EpiBand(_Record):
+    points: int
+    label: str
+    max_months: float | None = None  # for the relapse-free interval: upper bound, inclusive
+    max_age: int | None = None  # for age at relapse: upper bound, inclusive
+
+
+class EpiGroup(_Record):
+    group: Literal["favorable", "intermediate", "poor"]
+    min_score: int
+    max_score: int
+    os_1y_pct: float
+    os_5y_pct: float
+
+
+class EpiTable(_Record):
+    source: list[str]
+    rfi: list[EpiBand]
+    cytogenetics: dict[Literal["inv16_t16_16", "t8_21", "other"], int]
+    age: list[EpiBand]
+    prior_sct: int
+    groups: list[EpiGroup]
+    derivation_age_max: int
+    caveats: dict[str, str]
+
+
+class RoundingBand(_Record):
+    below_mg: float | None = Field(description="applies to doses below this; None = all larger doses")
+    step_mg: float = Field(gt=0)
+
+
+class RampStep(_Record):
+    days: str
+    dose_mg: float = Field(gt=0)
+
+
+class VenetoclaxInhibitorRow(_Record):
+    inhibitor: Literal["posaconazole", "strong", "moderate", "pgp"]
+    ramp_up: list[RampStep] = Field(default_factory=list, description="replaces the ramp-up when given")
+    steady_mg: float | None = None
+    factor: float | None = Field(default=None, gt=0, lt=1, description="multiply instead of a fixed dose")
+    text: str
+    source: list[str] = Field(min_length=1)
+
+
+class FludarabineBand(_Record):
+    crcl_min: float
+    crcl_max: float | None
+    factor: float = Field(ge=0, le=1, description="0 = do not give")
+    text: str
+
+
+class RevumenibRow(_Record):
+    weight_min_kg: float | None
+    weight_max_kg: float | None
+    strong_cyp3a4: bool
+    dose: float
+    unit: Literal["mg", "mg/m2"]
+    frequency: str
+
+
+class Parameters(_Record):
+    early_relapse_months: float = Field(description="CR1 shorter than this is early relapse [DT20 Fig 2]")
+    cr1_adverse_months: float = Field(description="CR1 at or below this is adverse [DT20 Fig 1B]")
+    gemtuzumab_vod_window_months: float
+    venetoclax_wbc_max: float = Field(description="WBC below this before venetoclax (label)")
+    gemtuzumab_wbc_cytoreduce: float
+    cytarabine_high_dose_mg_m2: float = Field(description="cerebellar-toxicity warning at or above")
+    cytarabine_renal_creatinine_mg_dl: float
+    sources: dict[str, list[str]] = Field(description="reference ids for each parameter above")
+    epi: EpiTable
+    rounding: list[RoundingBand] = Field(min_length=1)
+    rounding_text: str
+    filgrastim_syringes_mcg: list[float] = Field(min_length=1)
+    venetoclax_inhibitors: list[VenetoclaxInhibitorRow]
+    fludarabine_renal: list[FludarabineBand]
+    ivosidenib_strong_cyp3a4_mg: float
+    revumenib: list[RevumenibRow]
+    strong_cyp3a4_inhibitors: list[str] = Field(description="which workup values count as strong CYP3A4")
+
+
+class Meta(_Record):
+    version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
+    date: dt.date
+    title: str
+    reviewed_by: str | None = None
+
+
+class KnowledgeBase(_Record):
+    meta: Meta
+    references: dict[str, Reference]
+    warnings: dict[str, WarningRecord]
+    rules: dict[str, RuleRecord]
+    parameters: Parameters
+    regimens: dict[str, Regimen]
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> KnowledgeBase:
+        problems: list[str] = []
+        refs = self.references
+
+        def need_ref(where: str, ref_ids) -> None:
+            for ref in ref_ids:
+                if ref not in refs:
+                    problems.append(f"{where}: unknown reference '{ref}'")
+
+        missing_ids = [i for i in OPTION_IDS if i not in self.regimens]
+        if missing_ids:
+            problems.append(f"regimens: missing option ids {missing_ids}")
+        for key, reg in self.regimens.items():
+            if key != reg.id:
+                problems.append(f"regimens/{key}: id '{reg.id}' does not match the file name")
+            need_ref(f"regimens/{key}.references", reg.references)
+            for w in reg.warnings:
+                if w not in self.warnings:
+                    problems.append(f"regimens/{key}.warnings: unknown warning '{w}'")
+            for sched in reg.schedules:
+                need_ref(f"regimens/{key}.schedules.{sched.id}.source", sched.source)
+            for ev in reg.evidence:
+                need_ref(f"regimens/{key}.evidence.{ev.id}.reference", [ev.reference])
+            for jur, av in reg.availability.items():
+                need_ref(f"regimens/{key}.availability.{jur}.source", av.source)
+        for wid, w in self.warnings.items():
+            need_ref(f"warnings/{wid}.source", w.source)
+        for rid, r in self.rules.items():
+            need_ref(f"rules/{rid}.source", r.source)
+        for row in self.parameters.venetoclax_inhibitors:
+            need_ref(f"parameters.venetoclax_inhibitors.{row.inhibitor}.source", row.source)
+        for name, ref_ids in self.parameters.sources.items():
+            need_ref(f"parameters.sources.{name}", ref_ids)
+        need_ref("parameters.epi.source", self.parameters.epi.source)
+        evidence_ids = [ev.id for reg in self.regimens.values() for ev in reg.evidence]
+        dupes = {e for e in evidence_ids if evidence_ids.count(e) > 1}
+        if dupes:
+            problems.append(f"evidence ids used twice: {sorted(dupes)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is missing, unreadable or invalid: the engine must not give partial advice."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("knowledge base invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _read_yaml(path: Path, problems: list[str]):
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        problems.append(f"{path}: file missing")
+    except yaml.YAMLError as exc:
+        problems.append(f"{path}: not valid YAML ({exc})")
+    return None
+
+
+def _keyed(items, kind: str, path: Path, problems: list[str]) -> dict:
+    if not isinstance(items, list):
+        problems.append(f"{path}: expected a list of {kind}")
+        return {}
+    out = {}
+    for i, item in enumerate(items):
+        key = item.get("id") if isinstance(item, dict) else None
+        if not key:
+            problems.append(f"{path}[{i}]: {kind} without id")
+            continue
+        if key in out:
+            problems.append(f"{path}: {kind} '{key}' defined twice")
+        out[key] = item
+    return out
+
+
+def _format_validation(exc: ValidationError, prefix: str) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        lines.append(f"{prefix}{'.' + loc if loc else ''}: {err['msg']}")
+    return lines
+
+
+def knowledge_load(directory: Path) -> KnowledgeBase:
+    """Read and validate every file; raise KnowledgeError listing all problems found."""
+    directory = Path(directory)
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise KnowledgeError([f"{directory}: knowledge base directory missing"])
+    raw = {
+        "meta": _read_yaml(directory / "meta.yaml", problems),
+        "references": _keyed(_read_yaml(directory / "references.yaml", problems) or [], "reference",
+                             directory / "references.yaml", problems),
+        "warnings": _keyed(_read_yaml(directory / "warnings.yaml", problems) or [], "warning",
+                           directory / "warnings.yaml", problems),
+        "rules": _keyed(_read_yaml(directory / "rules.yaml", problems) or [], "rule",
+                        directory / "rules.yaml", problems),
+        "parameters": _read_yaml(directory / "parameters.yaml", problems),
+        "regimens": {},
+    }
+    reg_dir = directory / "regimens"
+    for path in sorted(reg_dir.glob("*.yaml")) if reg_dir.is_dir() else []:
+        data = _read_yaml(path, problems)
+        if data is not None:
+            raw["regimens"][path.stem] = data
+    if problems:
+        raise KnowledgeError(problems)
+    try:
+        return KnowledgeBase.model_validate(raw)
+    except ValidationError as exc:
+        raise KnowledgeError(_format_validation(exc, "knowledge")) from None
+
+
+_PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+def rule_placeholders(rule: RuleRecord) -> set[str]:
+    return set(_PLACEHOLDER.findall(rule.reason))

@@ -1,0 +1,26 @@
+"""Named limits of the relapse workup (workup-schema.md).
+
+Kept in one module so the pydantic models, the Django form widgets and the tests all read the same
+numbers. These are input-plausibility limits, not clinical thresholds: clinical thresholds (early
+relapse, EPI bands, CrCl cut-offs) live in the knowledge base, with their sources.
+"""
+
+AGE_MIN_YEARS = 18  # the tool is for adults only [clinical-spec]
+AGE_MAX_YEARS = 120
+HEIGHT_MIN_CM = 100
+HEIGHT_MAX_CM = 250
+WEIGHT_MIN_KG = 25
+WEIGHT_MAX_KG = 350
+ECOG_MIN = 0
+ECOG_MAX = 4
+# Serum creatinine plausibility per unit; beyond these a typing error is far likelier than a patient.
+CREATININE_LIMITS = {"umol/L": (10.0, 2000.0), "mg/dL": (0.1, 25.0)}
+UMOL_PER_MG_DL_CREATININE = 88.4
+MARROW_BLASTS_MAX_PCT = 100
+WBC_MAX_10E9_PER_L = 1000
+CR1_DURATION_MAX_MONTHS = 600
+MONTHS_SINCE_HCT_MAX = 600
+RELAPSE_NUMBER_MAX = 20
+INDUCTION_CYCLES_MAX = 20
+OTHER_MUTATIONS_MAX = 50
+GENE_SYMBOL_MAX_LEN = 20
