@@ -60,7 +60,6 @@ Adjustment = Literal[
     "revumenib-weight-cyp3a4",  # revumenib label: weight band and strong CYP3A4 inhibitor table
     "fludarabine-renal",  # fludarabine label: CrCl bands
     "filgrastim-syringe",  # round to the nearest prefilled syringe
-    "bsa-cap",  # institutional BSA cap, when configured (applies to every mg/m2 step by default)
 ]
 
 OptionKind = Literal[
@@ -107,6 +106,9 @@ class DoseStep(_Record):
     max_dose_mg: float | None = Field(default=None, gt=0, description="per-dose cap from the label")
     adjustments: list[Adjustment] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="footnotes and sequencing, with source")
+    jurisdiction_notes: dict[Jurisdiction, str] = Field(
+        default_factory=dict, description="notes that differ by jurisdiction (e.g. gilteritinib escalation)"
+    )
 
     @model_validator(mode="after")
     def _unit_with_dose(self) -> DoseStep:

@@ -1,0 +1,543 @@
+"""Treatment selection: workup + knowledge base → every option with a tier and its reasons.
+
+Structure, in the order the phases run:
+
+1. **Lane** — the strategy DT20 Fig 2 and FRC25 assign to the patient (palliative, MRD relapse,
+   post-transplant, fit/curative intensive, or low-intensity) sets a base tier for every option.
+2. **Targets** — a targetable lesion brings its inhibitor forward [DT20 Fig 2; FRC25].
+3. **Modifiers** — early relapse, infection, uncertain transplant eligibility, TP53, cytoreduction.
+4. **Caps** — safety limits applied last so nothing earlier can undo them: comfort goals, fitness,
+   availability, prior exposure, renal function, MRD relapse, missing targets.
+
+Every change names a rule id; the sentence and sources of each rule live in ``rules.yaml`` so a
+clinician can read them and an auditor can trace them. Where the two articles differ, both views
+are attached to the option (``views``), attributed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .knowledge import OPTION_IDS, KnowledgeBase
+from .result import TIERS, Action, Assessment, Reason, View
+from .workup import Workup
+
+P, A, C, N = TIERS  # preferred, alternative, consider, not_recommended
+_ORDER = {t: i for i, t in enumerate(TIERS)}
+
+INTENSIVE = ("flag-ida", "flag-ida-ven", "mec", "hidac", "clag-m", "gclac")
+FLUDARABINE = ("flag-ida", "flag-ida-ven")
+VEN_LOW = ("aza-ven", "dec-ven", "ldac-ven")
+CYTOREDUCTION = ("hydroxyurea", "ldac")
+PALLIATIVE_KEEP = ("hydroxyurea", "bsc", "ldac")
+TARGET_OPTIONS = {
+    # option: (targets it needs, words for the reason)
+    "gilteritinib": (("flt3_itd", "flt3_tkd"), "a FLT3 mutation (ITD or TKD D835/I836)"),
+    "gilteritinib-ven-aza": (("flt3_itd", "flt3_tkd"), "a FLT3 mutation (ITD or TKD)"),
+    "quizartinib": (("flt3_itd",), "a FLT3-ITD mutation"),
+    "ivosidenib": (("idh1",), "an IDH1 mutation"),
+    "olutasidenib": (("idh1",), "an IDH1 mutation"),
+    "enasidenib": (("idh2",), "an IDH2 mutation"),
+    "revumenib": (("npm1", "kmt2a_rearranged"), "an NPM1 mutation or a KMT2A rearrangement"),
+    "ziftomenib": (("npm1",), "an NPM1 mutation"),
+    "bleximenib": (("npm1", "kmt2a_rearranged"), "an NPM1 mutation or a KMT2A rearrangement"),
+    "gemtuzumab": (("cd33_positive",), "CD33-positive blasts"),
+}
+STRATEGIES = ("clinical-trial", "allo-hct", "dli", "second-hct")
+TUMOR_SUPPRESSOR_MUTATIONS = ("WT1", "FBXW7", "PHF6")  # FRC25: lower CRc with FLAG-IDA + venetoclax
+
+
+@dataclass
+class Draft:
+    id: str
+    tier: str = N
+    priority: int = 100
+    reasons: list[Reason] = field(default_factory=list)
+    views: list[View] = field(default_factory=list)
+    provisional: bool = False
+    assigned: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The facts of the workup the rules read, named as a hematologist would."""
+
+    comfort: bool
+    curative: bool
+    fit: bool
+    pif: bool
+    mrd: bool
+    post_hct: bool
+    months_since_hct: float | None
+    multiple_relapses: bool
+    early: bool
+    adverse: bool
+    tp53: bool
+    suppressor_mutations: tuple[str, ...]
+    flt3: bool
+    idh1: bool
+    idh2: bool
+    npm1: bool
+    kmt2a: bool
+    cd33: bool | None
+    venetoclax_sensitive: bool
+    any_target: bool
+    retested: bool
+    candidate: bool | None
+    trial_available: bool
+    jurisdiction: str
+    urgent: bool
+    wbc: float | None
+    infection: bool
+    crcl: float | None
+
+    @classmethod
+    def of(cls, w: Workup, a: Assessment) -> Profile:
+        g, d = w.genetics, w.disease
+        flt3 = g.flt3_itd or g.flt3_tkd
+        return cls(
+            comfort=w.goals_of_care == "comfort",
+            curative=w.goals_of_care == "curative",
+            fit=w.fit_for_intensive_chemo,
+            pif=d.status == "primary_refractory",
+            mrd=d.status == "mrd_relapse",
+            post_hct=d.prior_allo_hct,
+            months_since_hct=d.months_since_hct,
+            multiple_relapses=(d.relapse_number or 0) >= 2,
+            early=bool(a.early_relapse),
+            adverse=a.adverse_risk,
+            tp53=g.tp53,
+            suppressor_mutations=tuple(m for m in g.other_mutations if m in TUMOR_SUPPRESSOR_MUTATIONS),
+            flt3=flt3,
+            idh1=g.idh1,
+            idh2=g.idh2,
+            npm1=g.npm1,
+            kmt2a=g.kmt2a_rearranged,
+            cd33=g.cd33_positive,
+            venetoclax_sensitive=g.npm1 or g.idh1 or g.idh2,
+            any_target=flt3 or g.idh1 or g.idh2 or g.npm1 or g.kmt2a_rearranged,
+            retested=g.retested_at_relapse,
+            candidate=w.transplant.candidate,
+            trial_available=w.context.clinical_trial_available,
+            jurisdiction=w.context.jurisdiction,
+            urgent=d.needs_urgent_cytoreduction,
+            wbc=d.wbc_10e9_per_l,
+            infection=w.active_infection,
+            crcl=a.crcl_ml_min,
+        )
+
+
+class Selection:
+    """One run of the rules over one workup."""
+
+    def __init__(self, *, workup: Workup, assessment: Assessment, kb: KnowledgeBase):
+        self.w = workup
+        self.a = assessment
+        self.kb = kb
+        self.p = Profile.of(workup, assessment)
+        self.d = {oid: Draft(oid) for oid in OPTION_IDS}
+        self.actions: list[Action] = []
+        self.lane = ""
+
+    # -- primitives ------------------------------------------------------------------------------
+    def reason(self, rule_id: str, **fmt) -> Reason:
+        rule = self.kb.rules[rule_id]
+        return Reason.model_construct(
+            rule_id=rule_id, text=rule.reason.format(**fmt) if fmt else rule.reason,
+            sources=list(rule.source), attribution=rule.attribution,
+        )
+
+    def _note(self, ids, rule_id: str, fmt: dict) -> None:
+        r = self.reason(rule_id, **fmt)
+        for oid in ids:
+            if all(existing.rule_id != rule_id for existing in self.d[oid].reasons):
+                self.d[oid].reasons.append(r)
+
+    def set(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
+        """Base assignment of a tier (lane and target rules)."""
+        ids = (ids,) if isinstance(ids, str) else ids
+        for oid in ids:
+            draft = self.d[oid]
+            draft.tier, draft.assigned = tier, True
+            if priority is not None:
+                draft.priority = priority
+        self._note(ids, rule_id, fmt)
+
+    def lift(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
+        """Raise to at least ``tier`` (never lowers)."""
+        ids = (ids,) if isinstance(ids, str) else ids
+        for oid in ids:
+            draft = self.d[oid]
+            if _ORDER[tier] < _ORDER[draft.tier]:
+                draft.tier = tier
+                if priority is not None:
+                    draft.priority = priority
+        self._note(ids, rule_id, fmt)
+
+    def cap(self, ids, tier: str, rule_id: str, **fmt) -> None:
+        """Lower to at most ``tier`` (never raises). Applied last: safety limits."""
+        ids = (ids,) if isinstance(ids, str) else ids
+        for oid in ids:
+            draft = self.d[oid]
+            if _ORDER[tier] > _ORDER[draft.tier]:
+                draft.tier = tier
+        self._note(ids, rule_id, fmt)
+
+    def note(self, ids, rule_id: str, **fmt) -> None:
+        self._note((ids,) if isinstance(ids, str) else ids, rule_id, fmt)
+
+    def view(self, ids, rule_id: str, **fmt) -> None:
+        """Attach one article's position (both articles' views are attached where they differ)."""
+        rule = self.kb.rules[rule_id]
+        v = View.model_construct(source=rule.attribution, text=rule.reason.format(**fmt), rule_id=rule_id)
+        for oid in ((ids,) if isinstance(ids, str) else ids):
+            if all(existing.rule_id != rule_id for existing in self.d[oid].views):
+                self.d[oid].views.append(v)
+        self._note((ids,) if isinstance(ids, str) else ids, rule_id, fmt)
+
+    def action(self, action_id: str, priority: str, rule_id: str, **fmt) -> None:
+        r = self.reason(rule_id, **fmt)
+        self.actions.append(Action.model_construct(
+            id=action_id, priority=priority, text=r.text, rule_id=rule_id, sources=r.sources,
+        ))
+
+    def availability(self, oid: str) -> str:
+        return self.kb.regimens[oid].availability[self.p.jurisdiction].status
+
+    def usable(self, oid: str, prior: bool) -> bool:
+        return self.availability(oid) == "available" and not prior
+
+    # -- phase 1: lanes --------------------------------------------------------------------------
+    def choose_lane(self) -> str:
+        p = self.p
+        if p.comfort:
+            return "palliative"
+        if p.mrd:
+            return "mrd"
+        if p.post_hct:
+            return "post_hct"
+        if p.fit and p.curative and not p.pif and not p.multiple_relapses:
+            return "intensive"
+        return "low_intensity"
+
+    def lane_palliative(self) -> None:
+        self.set(("hydroxyurea", "bsc"), P, "R-GOAL-01", priority=10)
+        self.set("ldac", A, "R-GOAL-01", priority=20)
+
+    def lane_intensive(self) -> None:
+        p = self.p
+        self.set(("flag-ida", "mec"), P, "R-IC-01", priority=20)
+        self.set("flag-ida-ven", A, "R-IC-02", priority=15)
+        self.set("hidac", A, "R-IC-04", priority=30)
+        self.set(("clag-m", "gclac"), C, "R-IC-05", priority=60)
+        self.set(VEN_LOW, A, "R-IC-06", priority=40)
+        self.set("hma", C, "R-VEN-04", priority=70)
+        self.set("ldac", N, "R-IC-08")
+        self.set("hydroxyurea", C, "R-CYTO-02", priority=80)
+        self.set("bsc", C, "R-GEN-02", priority=90)
+        if p.venetoclax_sensitive and not p.tp53 and not p.suppressor_mutations:
+            self.lift("flag-ida-ven", P, "R-IC-03", priority=10)
+            self.cap(("flag-ida", "mec"), A, "R-IC-03")
+        if p.early and p.adverse:
+            self.early_adverse()
+        elif p.early:
+            self.note(("flag-ida", "mec", "flag-ida-ven"), "R-EARLY-02",
+                      months=f"{self.a.cr1_duration_months:g}")
+        if p.candidate is None:
+            self.lift("aza-ven", P, "R-IC-07", priority=18)
+        if p.infection:
+            self.cap(INTENSIVE, A, "R-INF-01")
+            self.lift("aza-ven", P, "R-INF-01", priority=12)
+
+    def early_adverse(self) -> None:
+        """DT20 and FRC25 differ here: attach both views, and let the plan decide which leads."""
+        months = f"{self.a.cr1_duration_months:g}"
+        both = ("flag-ida", "mec", "flag-ida-ven") + VEN_LOW
+        self.view(both, "R-EARLY-01", months=months)
+        self.view(both, "R-EARLY-03")
+        if self.p.urgent and self.p.candidate is True:
+            # FRC25: rapid cytoreduction with a clear plan for HCT → IC ± venetoclax leads.
+            self.lift("flag-ida-ven", P, "R-EARLY-03", priority=14)
+            return
+        # DT20 Fig 2: an inhibitor if a usable one matches, else HMA/LDAC + venetoclax, rather than IC.
+        self.cap(INTENSIVE, A, "R-EARLY-01", months=months)
+        if not self.usable_inhibitor():
+            self.lift("aza-ven", P, "R-EARLY-01", priority=10, months=months)
+            self.lift(("dec-ven", "ldac-ven"), A, "R-EARLY-01", months=months)
+
+    def usable_inhibitor(self) -> bool:
+        """A matching targeted inhibitor that is available here and not previously given."""
+        prior = self.w.prior_therapy
+        p = self.p
+        candidates = []
+        if p.flt3:
+            candidates.append(("gilteritinib", prior.gilteritinib))
+        if p.idh1:
+            candidates.append(("ivosidenib", prior.idh_inhibitor))
+        if p.idh2:
+            candidates.append(("enasidenib", prior.idh_inhibitor))
+        if p.npm1 or p.kmt2a:
+            candidates.append(("revumenib", prior.menin_inhibitor))
+        return any(self.usable(oid, exposed) for oid, exposed in candidates)
+
+    def lane_low_intensity(self) -> None:
+        p = self.p
+        self.set("aza-ven", P, "R-LI-01", priority=20)
+        self.set("dec-ven", P, "R-LI-01", priority=21)
+        self.set("ldac-ven", P, "R-LI-01", priority=22)
+        self.set("hma", C, "R-VEN-04", priority=50)
+        self.set("ldac", C, "R-CYTO-03", priority=55)
+        self.set("hydroxyurea", C, "R-CYTO-03", priority=60)
+        self.set("bsc", A, "R-GEN-03", priority=90)
+        self.set(INTENSIVE, C, "R-LI-02")
+        if p.pif:
+            self.note(VEN_LOW, "R-PIF-01")
+            self.cap(INTENSIVE, C, "R-PIF-02")
+        if p.multiple_relapses:
+            self.note(VEN_LOW, "R-MULT-01")
+            self.cap(INTENSIVE, C, "R-MULT-01")
+        if p.fit and not p.curative:
+            self.cap(INTENSIVE, C, "R-GOAL-03")
+
+    def lane_post_hct(self) -> None:
+        p = self.p
+        self.set(("hma", "dli"), A, "R-HCT-02", priority=30)
+        self.set(("aza-ven", "dec-ven"), A, "R-HCT-05", priority=35)
+        self.set("ldac-ven", C, "R-HCT-05", priority=45)
+        self.set("second-hct", C, "R-HCT-03", priority=60)
+        self.set(INTENSIVE, C, "R-HCT-06")
+        self.set("ldac", C, "R-CYTO-03", priority=70)
+        self.set("hydroxyurea", C, "R-CYTO-03", priority=75)
+        self.set("bsc", C if p.fit else A, "R-GEN-03", priority=90)
+        if not p.any_target and not p.trial_available:
+            self.lift(("hma", "dli"), P, "R-HCT-07", priority=20)
+        if not p.fit or p.candidate is False:
+            self.cap("second-hct", N, "R-HCT-08")
+
+    def lane_mrd(self) -> None:
+        p = self.p
+        self.set(VEN_LOW + ("hma",), C, "R-MRD-01", priority=40)
+        self.set(INTENSIVE, C, "R-MRD-01", priority=50)
+        self.set(("ldac", "hydroxyurea"), N, "R-MRD-02")
+        self.set("bsc", C, "R-GEN-02", priority=90)
+        if p.post_hct:
+            self.set("dli", C, "R-MRD-03", priority=20)
+            self.set("second-hct", C, "R-HCT-03", priority=60)
+
+    # -- strategies ------------------------------------------------------------------------------
+    def strategies(self) -> None:
+        p = self.p
+        # Clinical trial [FRC25 "General Approach"; DT20 post-HCT]
+        prioritised = []
+        if p.tp53:
+            prioritised.append("TP53-mutated disease")
+        if p.adverse and not p.tp53:
+            prioritised.append("adverse-risk disease")
+        if self.w.prior_therapy.venetoclax_failure:
+            prioritised.append("failure of a venetoclax regimen")
+        if p.post_hct and not p.any_target:
+            prioritised.append("relapse after allogeneic HCT without a targetable mutation")
+        if p.comfort:
+            self.set("clinical-trial", N, "R-GOAL-02")
+        elif p.trial_available:
+            self.set("clinical-trial", A, "R-TRIAL-01", priority=5)
+            if prioritised:
+                self.lift("clinical-trial", P, "R-TRIAL-02", priority=1, why="; ".join(prioritised))
+        else:
+            self.set("clinical-trial", C, "R-TRIAL-03", priority=5)
+            if prioritised:
+                self.note("clinical-trial", "R-TRIAL-02", why="; ".join(prioritised))
+
+        # First allogeneic HCT [both articles]
+        if p.comfort:
+            self.set("allo-hct", N, "R-GOAL-02")
+        elif p.post_hct:
+            self.set("allo-hct", N, "R-HCT-09")
+        elif p.candidate is False:
+            self.set("allo-hct", N, "R-ALLO-03")
+        elif p.candidate is None:
+            self.set("allo-hct", C, "R-ALLO-02", priority=95)
+        elif p.curative:
+            self.set("allo-hct", P, "R-ALLO-01", priority=95)
+            if p.mrd:
+                self.note("allo-hct", "R-MRD-04")
+            if p.pif:
+                self.note("allo-hct", "R-ALLO-04")
+        else:
+            self.set("allo-hct", C, "R-ALLO-05", priority=95)
+        if self.w.genetics.flt3_itd and not p.comfort and p.candidate is not False:
+            self.note("allo-hct", "R-FLT3-04")
+
+        if not p.post_hct:
+            self.set(("dli", "second-hct"), N, "R-HCT-10")
+        self.set("venetoclax-mono", N, "R-VEN-03")
+
+    # -- phase 2: targets ------------------------------------------------------------------------
+    def targets(self) -> None:
+        p, prior, lane = self.p, self.w.prior_therapy, self.lane
+        if p.comfort:
+            return
+        fit_curative_first = lane == "intensive" and not (p.early and p.adverse)
+
+        if p.flt3:
+            if prior.gilteritinib:
+                self.set("gilteritinib", C, "R-FLT3-02", priority=8)
+            else:
+                self.set("gilteritinib", P, "R-FLT3-01", priority=1)
+                if lane == "intensive":
+                    if p.urgent:
+                        self.note(("flag-ida", "mec", "flag-ida-ven"), "R-FLT3-03")
+                    else:
+                        self.cap(INTENSIVE, A, "R-FLT3-05")
+                elif lane in ("low_intensity", "post_hct"):
+                    self.cap(VEN_LOW, A, "R-TGT-02", inhibitor="gilteritinib")
+            self.set("gilteritinib-ven-aza", C, "R-FLT3-06", priority=70)
+            if self.w.genetics.flt3_itd:
+                self.set("quizartinib", C, "R-FLT3-07", priority=75)
+
+        for gene, inhibitors, prior_flag in (
+            ("IDH1", ("ivosidenib", "olutasidenib"), prior.idh_inhibitor),
+            ("IDH2", ("enasidenib",), prior.idh_inhibitor),
+        ):
+            if not (p.idh1 if gene == "IDH1" else p.idh2):
+                continue
+            first = inhibitors[0]
+            if prior_flag:
+                self.set(inhibitors, C, "R-IDH-06", gene=gene)
+            elif fit_curative_first:
+                self.set(inhibitors, A, "R-IDH-04", priority=25, gene=gene)
+            else:
+                self.set(first, P, "R-IDH-01", priority=2, gene=gene)
+                if len(inhibitors) > 1:
+                    self.set(inhibitors[1], A, "R-IDH-02", priority=3)
+                if self.usable(first, prior_flag) and lane in ("low_intensity", "post_hct"):
+                    self.cap(VEN_LOW, A, "R-TGT-02", inhibitor=self.kb.regimens[first].name)
+                    self.note(VEN_LOW, "R-IDH-05")
+            if not self.usable(first, prior_flag) and not fit_curative_first:
+                # Fallback where the inhibitor cannot be had [DT20 Patient 3; FRC25].
+                if not prior.venetoclax and lane != "mrd":
+                    self.lift("aza-ven", P, "R-IDH-03", priority=10, gene=gene)
+                    self.note(("dec-ven", "ldac-ven"), "R-IDH-03", gene=gene)
+            if gene == "IDH2":
+                self.view("enasidenib", "R-IDH-07")
+                self.view("enasidenib", "R-IDH-08")
+
+        if p.npm1 or p.kmt2a:
+            lesion = " and ".join(x for x, on in (("NPM1 mutation", p.npm1), ("KMT2A rearrangement", p.kmt2a)) if on)
+            menin = ["revumenib"] + (["ziftomenib"] if p.npm1 else [])
+            if prior.menin_inhibitor:
+                self.set(menin, C, "R-MENIN-03")
+            elif fit_curative_first:
+                self.set(menin, A, "R-MENIN-02", priority=26, lesion=lesion)
+            else:
+                self.set(menin, P, "R-MENIN-01", priority=23, lesion=lesion)
+            if not p.npm1:
+                self.set("ziftomenib", N, "R-MENIN-04")
+            self.set("bleximenib", C, "R-MENIN-05", priority=72)
+            if p.npm1:
+                self.note(VEN_LOW + ("flag-ida-ven",), "R-NPM1-01")
+
+        if p.cd33 is True:
+            self.set("gemtuzumab", C, "R-CD33-01", priority=65)
+            if p.post_hct and (p.months_since_hct or 0) < self.kb.parameters.gemtuzumab_vod_window_months:
+                self.cap("gemtuzumab", N, "R-CD33-02",
+                         window=f"{self.kb.parameters.gemtuzumab_vod_window_months:g}")
+            elif p.post_hct:
+                self.note("gemtuzumab", "R-CD33-03")
+
+        if p.post_hct and p.any_target:
+            self.note(self.present_target_options(), "R-HCT-01")
+
+        if not p.retested:
+            for oid in self.present_target_options():
+                self.d[oid].provisional = True
+                self.note(oid, "R-GEN-01")
+
+    def present_target_options(self) -> list[str]:
+        g = self.w.genetics
+        return [oid for oid, (needs, _) in TARGET_OPTIONS.items() if any(getattr(g, f) for f in needs)]
+
+    # -- phase 3: modifiers ----------------------------------------------------------------------
+    def modifiers(self) -> None:
+        p = self.p
+        if p.tp53 or p.suppressor_mutations:
+            genes = ", ".join((["TP53"] if p.tp53 else []) + list(p.suppressor_mutations))
+            self.cap("flag-ida-ven", A, "R-TP53-02", genes=genes)
+        if p.tp53 and not p.comfort:
+            self.note(("flag-ida", "mec", "flag-ida-ven") + VEN_LOW, "R-TP53-01")
+        if p.urgent and not p.comfort:
+            self.lift("hydroxyurea", A, "R-CYTO-01", priority=6)
+
+    # -- phase 4: caps ---------------------------------------------------------------------------
+    def caps(self) -> None:
+        p, prior = self.p, self.w.prior_therapy
+        g = self.w.genetics
+        for oid, (needs, words) in TARGET_OPTIONS.items():
+            if not any(getattr(g, f) for f in needs):
+                if oid == "gemtuzumab" and g.cd33_positive is None:
+                    self.set(oid, N, "R-CD33-04")
+                else:
+                    retest = "" if p.retested else " (genetics not re-tested at relapse: re-test first)"
+                    self.set(oid, N, "R-TGT-00", target=words, retest=retest)
+        if p.comfort:
+            others = [o for o in OPTION_IDS if o not in PALLIATIVE_KEEP]
+            self.cap(others, N, "R-GOAL-02")
+            return
+        if not p.fit:
+            self.cap(INTENSIVE, N, "R-FIT-01")
+        if prior.venetoclax:
+            ven = [o for o, r in self.kb.regimens.items() if r.contains_venetoclax and o != "venetoclax-mono"]
+            self.cap(ven, C, "R-VEN-01")
+            if prior.venetoclax_failure:
+                self.lift("hma", A, "R-VEN-02", priority=45)
+        if p.mrd:
+            anti_leukemic = [o for o in OPTION_IDS if o not in ("clinical-trial", "bsc")]
+            self.cap(anti_leukemic, C, "R-MRD-01")
+        if p.crcl is not None and p.crcl < 30:
+            self.cap(FLUDARABINE, N, "R-RENAL-01", crcl=f"{p.crcl:.0f}")
+        for oid in OPTION_IDS:
+            av = self.kb.regimens[oid].availability[p.jurisdiction]
+            if av.status == "restricted":
+                self.cap(oid, C, "R-AVAIL-01", jurisdiction=p.jurisdiction, note=av.note or "")
+            elif av.status == "unavailable":
+                self.cap(oid, N, "R-AVAIL-02", jurisdiction=p.jurisdiction, note=av.note or "")
+
+    # -- actions ---------------------------------------------------------------------------------
+    def plan_actions(self) -> None:
+        p = self.p
+        if not p.retested:
+            self.action("retest-genetics", "high", "R-ACT-01")
+        if not p.comfort and p.candidate is not False and (p.curative or p.candidate is True):
+            if p.post_hct:
+                self.action("allo-hct-referral", "high", "R-ACT-03")
+            elif p.candidate is None:
+                self.action("allo-hct-referral", "high", "R-ACT-06")
+            else:
+                self.action("allo-hct-referral", "high", "R-ACT-02")
+        if p.urgent:
+            self.action("urgent-cytoreduction", "high", "R-ACT-05")
+        elif p.wbc is not None and p.wbc >= self.kb.parameters.venetoclax_wbc_max and any(
+            self.d[o].tier in (P, A) for o, r in self.kb.regimens.items() if r.contains_venetoclax
+        ):
+            self.action("urgent-cytoreduction", "medium", "R-ACT-07", wbc=f"{p.wbc:g}",
+                        limit=f"{self.kb.parameters.venetoclax_wbc_max:g}")
+        high = p.comfort or not p.fit or p.pif or p.multiple_relapses
+        self.action("palliative-care", "high" if high else "routine", "R-ACT-04")
+
+    # -- run -------------------------------------------------------------------------------------
+    def run(self) -> Selection:
+        self.lane = self.choose_lane()
+        getattr(self, f"lane_{self.lane}")()
+        self.strategies()
+        self.targets()
+        self.modifiers()
+        self.caps()
+        self.plan_actions()
+        for draft in self.d.values():
+            if not draft.reasons:  # a defect in the rules, never shown silently
+                raise RuntimeError(f"option {draft.id} has no reason")
+        return self
+
+
+def selection_run(*, workup: Workup, assessment: Assessment, kb: KnowledgeBase) -> Selection:
+    return Selection(workup=workup, assessment=assessment, kb=kb).run()
