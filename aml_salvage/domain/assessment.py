@@ -80,7 +80,7 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
     if disease.status == "mrd_relapse":
         caveats.append(table.caveats["mrd_relapse"])
     cyto_words = {"inv16_t16_16": "inv(16)/t(16;16)", "t8_21": "t(8;21)", "other": "other"}
-    epi = EpiResult.model_construct(
+    epi = EpiResult.build(
         score=score,
         group=group.group,
         points=points,
@@ -160,7 +160,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
 
     g = workup.genetics
     adverse = g.eln2022_risk == "adverse" or g.tp53
-    return Assessment.model_construct(
+    return Assessment.build(
         status=d.status,
         status_label=STATUS_LABELS[d.status],
         status_definition=STATUS_DEFINITIONS[d.status],

@@ -18,13 +18,17 @@ from .result import (
     SecondaryFigureOut,
     WarningOut,
 )
-from .rules import selection_run
+from .rules import reason_display, selection_run
 from .workup import Workup
 
 DISCLAIMER = (
     "AML Salvage supports and does not replace clinical judgement. Every recommendation shows the rule "
     "that produced it and its sources: check them, the current drug labels and institutional protocols "
     "before prescribing. Doses must be verified by a second clinician and a pharmacist."
+)
+NOT_DOSED_NOTE = (
+    "Not dosed for this patient: not recommended for this workup (see the reasons). The regimen's "
+    "doses are in the regimen library."
 )
 _TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
 _OPTION_ORDER = {o: i for i, o in enumerate(OPTION_IDS)}
@@ -37,7 +41,7 @@ class _Static:
         self.kb = kb
         self.evidence = {rid: [self._evidence(e) for e in reg.evidence] for rid, reg in kb.regimens.items()}
         self.availability = {
-            (rid, jur): AvailabilityOut.model_construct(
+            (rid, jur): AvailabilityOut.build(
                 jurisdiction=jur, status=av.status, sources=list(av.source), as_of=av.as_of.isoformat(),
                 note=av.note,
             )
@@ -45,25 +49,47 @@ class _Static:
             for jur, av in reg.availability.items()
         }
         self.warnings = {wid: self._warning(w) for wid, w in kb.warnings.items()}
-        self.option_sources = {rid: self._static_sources(reg) for rid, reg in kb.regimens.items()}
+        # Sources every option cites whatever the workup: schedules, evidence, references,
+        # availability in the jurisdiction and static warnings (reason sources are added per result).
+        self.option_sources = {
+            (rid, jur): list(dict.fromkeys(
+                self._static_sources(reg) + list(reg.availability[jur].source)
+                + [s for w in reg.warnings for s in kb.warnings[w].source]
+            ))
+            for rid, reg in kb.regimens.items() for jur in reg.availability
+        }
+        self._numbered: dict[tuple[str, int], ReferenceOut] = {}
+        self.references = {
+            rid: (ref.short, ref.citation, ref.doi, ref.pmid, ref.url) for rid, ref in kb.references.items()
+        }
         self.drug_flags = {rid: self._drug_flags(reg) for rid, reg in kb.regimens.items()}
+
+    def reference(self, ref_id: str, number: int) -> ReferenceOut:
+        """Numbered reference; the (id, number) pairs recur across results, so they are cached."""
+        key = (ref_id, number)
+        found = self._numbered.get(key)
+        if found is None:
+            short, citation, doi, pmid, url = self.references[ref_id]
+            found = self._numbered[key] = ReferenceOut.build(
+                id=ref_id, number=number, short=short, citation=citation, doi=doi, pmid=pmid, url=url)
+        return found
 
     @staticmethod
     def _evidence(e) -> EvidenceOut:
-        return EvidenceOut.model_construct(
+        return EvidenceOut.build(
             id=e.id, study=e.study, reference=e.reference, reported_in=list(e.reported_in), design=e.design,
             population=e.population, setting=e.setting, n=e.n, metric=e.metric,
             metric_definition=e.metric_definition, value_pct=e.value_pct, numerator=e.numerator,
             denominator=e.denominator, comparator=e.comparator, median_os_months=e.median_os_months,
             median_os_detail=e.median_os_detail,
-            secondary=[SecondaryFigureOut.model_construct(label=s.label, value=s.value, source=s.source)
+            secondary=[SecondaryFigureOut.build(label=s.label, value=s.value, source=s.source)
                        for s in e.secondary],
             notes=list(e.notes), uncertain=e.uncertain,
         )
 
     def _warning(self, w) -> WarningOut:
         shorts = "; ".join(self.kb.references[s].short for s in w.source)
-        return WarningOut.model_construct(id=w.id, text=f"{w.text} [{shorts}]", severity=w.severity,
+        return WarningOut.build(id=w.id, text=f"{w.text} [{shorts}]", severity=w.severity,
                                           sources=list(w.source))
 
     @staticmethod
@@ -132,7 +158,10 @@ def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment, kb: K
     return ids
 
 
-def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = DosingConfig()) -> ConsultResult:
+_DEFAULT_CONFIG = DosingConfig()
+
+
+def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG) -> ConsultResult:
     static = _static_for(kb)
     assessment = assessment_compute(workup=workup, kb=kb, bsa_cap_m2=config.bsa_cap_m2)
     selection = selection_run(workup=workup, assessment=assessment, kb=kb)
@@ -149,45 +178,36 @@ def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = D
         cited.setdefault(source, None)
     for rank, draft in enumerate(drafts, start=1):
         reg = kb.regimens[draft.id]
-        warning_ids = list(dict.fromkeys(reg.warnings + _conditional_warnings(
-            reg, static.drug_flags[reg.id], workup, assessment, kb)))
+        conditional = _conditional_warnings(reg, static.drug_flags[reg.id], workup, assessment, kb)
+        warning_ids = list(dict.fromkeys(reg.warnings + conditional)) if conditional else reg.warnings
         warnings = [static.warnings[w] for w in warning_ids]
-        doses = dosing.regimen(reg) if reg.schedules else []
+        # Patient doses only for options the clinician may use; a not-recommended option gets no
+        # patient dose table (its reasons say why; the regimen library lists the regimen's doses).
+        doses = dosing.regimen(reg) if reg.schedules and draft.tier != "not_recommended" else []
+        dosing_note = reg.dosing_note
+        if reg.schedules and not doses:
+            dosing_note = NOT_DOSED_NOTE
         availability = static.availability[(reg.id, jurisdiction)]
-        sources: dict[str, None] = {}
-        for r in draft.reasons:
-            for s in r.sources:
-                sources.setdefault(s, None)
-        for s in static.option_sources[reg.id]:
-            sources.setdefault(s, None)
-        for s in availability.sources:
-            sources.setdefault(s, None)
-        for w in warnings:
-            for s in w.sources:
-                sources.setdefault(s, None)
+        sources = dict.fromkeys(s for r in draft.reasons for s in r.sources)
+        sources.update(dict.fromkeys(static.option_sources[(reg.id, jurisdiction)]))
+        for w in conditional:
+            sources.update(dict.fromkeys(static.warnings[w].sources))
         cited.update(sources)
-        options.append(OptionResult.model_construct(
+        options.append(OptionResult.build(
             id=reg.id, name=reg.name, kind=reg.kind, summary=reg.summary, tier=draft.tier, rank=rank,
-            availability=availability.status, availability_detail=availability, targets=list(reg.targets),
+            availability=availability.status, availability_detail=availability, targets=reg.targets,
             provisional=draft.provisional,
-            reasons=[f"{r.rule_id}: {r.text} [{r.attribution}]" for r in draft.reasons],
+            reasons=[reason_display(r) for r in draft.reasons],
             rules=draft.reasons, views=draft.views, sources=list(sources),
             evidence=static.evidence[reg.id], evidence_note=reg.evidence_note,
-            doses=doses, dosing_note=reg.dosing_note, dosing_basis=basis if doses else None,
-            duration_notes=list(reg.duration_notes),
+            doses=doses, dosing_note=dosing_note, dosing_basis=basis if doses else None,
+            duration_notes=reg.duration_notes,
             warnings=[w.text for w in warnings], warning_details=warnings,
         ))
     for act in selection.actions:
-        for s in act.sources:
-            cited.setdefault(s, None)
-    references = []
-    for number, ref_id in enumerate(cited, start=1):
-        ref = kb.references[ref_id]
-        references.append(ReferenceOut.model_construct(
-            id=ref.id, number=number, short=ref.short, citation=ref.citation, doi=ref.doi, pmid=ref.pmid,
-            url=ref.url,
-        ))
-    return ConsultResult.model_construct(
+        cited.update(dict.fromkeys(act.sources))
+    references = [static.reference(ref_id, number) for number, ref_id in enumerate(cited, start=1)]
+    return ConsultResult.build(
         kb_version=kb.version, assessment=assessment, options=options, actions=selection.actions,
         references=references, disclaimer=DISCLAIMER,
     )

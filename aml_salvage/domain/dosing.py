@@ -61,7 +61,7 @@ def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
         text += f"; CrCl {assessment.crcl_ml_min:.0f} mL/min (Cockcroft–Gault)"
     inhibitor = workup.context.cyp3a4_inhibitor
     text += "; CYP3A4/P-gp inhibitor: " + ("none" if inhibitor == "none" else inhibitor)
-    return DosingBasis.model_construct(
+    return DosingBasis.build(
         height_cm=assessment.height_cm,
         weight_kg=assessment.weight_kg,
         bsa_m2=assessment.bsa_m2,
@@ -98,10 +98,8 @@ class DoseCalculator:
         dose = step.dose if dose is None else dose
         unit = step.unit if unit is None else unit
         adjustments = list(adjustments)
-        notes = list(step.notes)
-        jur_note = step.jurisdiction_notes.get(self.jurisdiction)
-        if jur_note:
-            notes.append(f"{self.jurisdiction}: {jur_note}")
+        jur_note = step.jurisdiction_notes.get(self.jurisdiction) if step.jurisdiction_notes else None
+        notes = step.notes + [f"{self.jurisdiction}: {jur_note}"] if jur_note else step.notes
         computed = rounded = None
         computed_unit = None
         rounding = None
@@ -137,7 +135,7 @@ class DoseCalculator:
             computed = round(computed, 2)
             if withheld:
                 rounded = None
-        return DoseLine.model_construct(
+        return DoseLine.build(
             drug=step.drug,
             schedule=schedule.id,
             schedule_label=schedule.label,
@@ -229,32 +227,53 @@ class DoseCalculator:
     # -- a whole regimen -------------------------------------------------------------------------
     def regimen(self, regimen: Regimen) -> list[DoseLine]:
         lines: list[DoseLine] = []
-        for schedule in regimen.schedules:
-            ven = [s for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
-            ven_done = False
-            for step in schedule.steps:
-                if step in ven:
-                    if not ven_done:
-                        lines.extend(self.venetoclax(ven, schedule))
-                        ven_done = True
-                elif "fludarabine-renal" in step.adjustments:
-                    lines.append(self.fludarabine(step, schedule))
-                elif "ivosidenib-strong-cyp3a4" in step.adjustments:
-                    lines.append(self.ivosidenib(step, schedule))
-                elif "revumenib-weight-cyp3a4" in step.adjustments:
-                    lines.append(self.revumenib(step, schedule))
+        for schedule, plan in _plan(regimen):
+            for kind, payload in plan:
+                if kind == "venetoclax":
+                    lines.extend(self.venetoclax(payload, schedule))
+                elif kind == "fludarabine":
+                    lines.append(self.fludarabine(payload, schedule))
+                elif kind == "ivosidenib":
+                    lines.append(self.ivosidenib(payload, schedule))
+                elif kind == "revumenib":
+                    lines.append(self.revumenib(payload, schedule))
                 else:
-                    lines.append(self.line(step, schedule))
+                    lines.append(self.line(payload, schedule))
         return lines
 
 
+_PLANS: dict[int, tuple[Regimen, list]] = {}
+_HOOKS = (("fludarabine-renal", "fludarabine"), ("ivosidenib-strong-cyp3a4", "ivosidenib"),
+          ("revumenib-weight-cyp3a4", "revumenib"))
+
+
+def _plan(regimen: Regimen) -> list:
+    """Per regimen, once: each step paired with the label rule that adjusts it (venetoclax steps grouped)."""
+    entry = _PLANS.get(id(regimen))
+    if entry is None or entry[0] is not regimen:
+        plans = []
+        for schedule in regimen.schedules:
+            plan: list = []
+            ven = [s for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
+            for step in schedule.steps:
+                if "venetoclax-cyp3a4" in step.adjustments:
+                    if step is ven[0]:
+                        plan.append(("venetoclax", ven))
+                    continue
+                kind = next((k for hook, k in _HOOKS if hook in step.adjustments), "plain")
+                plan.append((kind, step))
+            plans.append((schedule, plan))
+        entry = _PLANS[id(regimen)] = (regimen, plans)
+    return entry[1]
+
+
 def regimen_doses(*, regimen: Regimen, workup: Workup, assessment: Assessment, kb: KnowledgeBase,
-                  config: DosingConfig = DosingConfig()) -> list[DoseLine]:
+                  config: DosingConfig | None = None) -> list[DoseLine]:
     """The patient's dose lines for every schedule and step of a regimen."""
-    return DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config).regimen(regimen)
+    return DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config or DosingConfig()).regimen(regimen)
 
 
 def doses_for_all(*, regimens, workup: Workup, assessment: Assessment, kb: KnowledgeBase,
-                  config: DosingConfig = DosingConfig()) -> dict[str, list[DoseLine]]:
-    engine = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config)
+                  config: DosingConfig | None = None) -> dict[str, list[DoseLine]]:
+    engine = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config or DosingConfig())
     return {r.id: engine.regimen(r) for r in regimens}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SLUG = r"^[a-z0-9][a-z0-9\-]*$"
 RULE_ID = r"^R-[A-Z0-9]+-[0-9]{2}$"
@@ -138,7 +138,9 @@ class Evidence(_Record):
     id: str = Field(pattern=SLUG)
     study: str = Field(description="'Perl 2019 (ADMIRAL)'")
     reference: str = Field(pattern=SLUG, description="reference id of the primary publication or label")
-    reported_in: list[str] = Field(min_length=1, description="where we read it: 'FRC25 Table 1', 'DT20 Table 2', 'label'")
+    reported_in: list[str] = Field(
+        min_length=1, description="where we read it: 'FRC25 Table 1', 'DT20 Table 2', 'label'"
+    )
     design: str = Field(description="'phase 3 randomized', 'phase 2 single-arm', 'retrospective'")
     population: str = Field(description="'R/R FLT3-mutated AML', 'newly diagnosed, unfit (not R/R)'")
     setting: Literal["R/R", "newly diagnosed", "post-HCT relapse", "mixed"]
@@ -438,10 +440,30 @@ def knowledge_load(directory: Path) -> KnowledgeBase:
             raw["regimens"][path.stem] = data
     if problems:
         raise KnowledgeError(problems)
+    # Validate record by record first so that one bad record does not hide the others.
+    for key, model in (("meta", Meta), ("parameters", Parameters)):
+        try:
+            model.model_validate(raw[key])
+        except ValidationError as exc:
+            problems.extend(_format_validation(exc, key))
+    for key, model in (("references", Reference), ("warnings", WarningRecord), ("rules", RuleRecord),
+                       ("regimens", Regimen)):
+        for record_id, record in raw[key].items():
+            try:
+                model.model_validate(record)
+            except ValidationError as exc:
+                problems.extend(_format_validation(exc, f"{key}/{record_id}"))
+    missing_ids = [i for i in OPTION_IDS if i not in raw["regimens"]]
+    if missing_ids:
+        problems.append(f"regimens: missing option ids {missing_ids}")
+    if problems:
+        raise KnowledgeError(problems)
     try:
         return KnowledgeBase.model_validate(raw)
     except ValidationError as exc:
-        raise KnowledgeError(_format_validation(exc, "knowledge")) from None
+        raise KnowledgeError(
+            [p for line in _format_validation(exc, "knowledge") for p in line.split("; ")]
+        ) from None
 
 
 _PLACEHOLDER = re.compile(r"{(\w+)}")

@@ -47,6 +47,18 @@ STRATEGIES = ("clinical-trial", "allo-hct", "dli", "second-hct")
 TUMOR_SUPPRESSOR_MUTATIONS = ("WT1", "FBXW7", "PHF6")  # FRC25: lower CRc with FLAG-IDA + venetoclax
 
 
+_REASONS: dict[int, tuple[KnowledgeBase, dict]] = {}
+_DISPLAY: dict[int, tuple[Reason, str]] = {}
+
+
+def reason_display(reason: Reason) -> str:
+    """'R-ID: sentence [attribution]' — the contract's plain form of a reason."""
+    entry = _DISPLAY.get(id(reason))
+    if entry is not None and entry[0] is reason:
+        return entry[1]
+    return f"{reason.rule_id}: {reason.text} [{reason.attribution}]"
+
+
 @dataclass
 class Draft:
     id: str
@@ -141,11 +153,18 @@ class Selection:
 
     # -- primitives ------------------------------------------------------------------------------
     def reason(self, rule_id: str, **fmt) -> Reason:
-        rule = self.kb.rules[rule_id]
-        return Reason.model_construct(
-            rule_id=rule_id, text=rule.reason.format(**fmt) if fmt else rule.reason,
-            sources=list(rule.source), attribution=rule.attribution,
-        )
+        # Reasons are immutable and recur across workups: cache them per knowledge base.
+        key = (rule_id, tuple(fmt.items())) if fmt else rule_id
+        cache = _REASONS.setdefault(id(self.kb), (self.kb, {}))[1]
+        found = cache.get(key)
+        if found is None:
+            rule = self.kb.rules[rule_id]
+            found = cache[key] = Reason.build(
+                rule_id=rule_id, text=rule.reason.format(**fmt) if fmt else rule.reason,
+                sources=list(rule.source), attribution=rule.attribution,
+            )
+            _DISPLAY[id(found)] = (found, f"{rule_id}: {found.text} [{rule.attribution}]")
+        return found
 
     def _note(self, ids, rule_id: str, fmt: dict) -> None:
         r = self.reason(rule_id, **fmt)
@@ -189,7 +208,7 @@ class Selection:
     def view(self, ids, rule_id: str, **fmt) -> None:
         """Attach one article's position (both articles' views are attached where they differ)."""
         rule = self.kb.rules[rule_id]
-        v = View.model_construct(source=rule.attribution, text=rule.reason.format(**fmt), rule_id=rule_id)
+        v = View.build(source=rule.attribution, text=rule.reason.format(**fmt), rule_id=rule_id)
         for oid in ((ids,) if isinstance(ids, str) else ids):
             if all(existing.rule_id != rule_id for existing in self.d[oid].views):
                 self.d[oid].views.append(v)
@@ -197,7 +216,7 @@ class Selection:
 
     def action(self, action_id: str, priority: str, rule_id: str, **fmt) -> None:
         r = self.reason(rule_id, **fmt)
-        self.actions.append(Action.model_construct(
+        self.actions.append(Action.build(
             id=action_id, priority=priority, text=r.text, rule_id=rule_id, sources=r.sources,
         ))
 

@@ -28,6 +28,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Default-deny: every view needs a signed-in user unless marked @login_not_required (the login page).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -79,11 +81,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-out after 30 minutes of inactivity: the cookie's age is renewed on every request.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+
 # --- AML Salvage ---------------------------------------------------------------------------------
 # The clinical knowledge base (YAML, validated at load). A missing or invalid knowledge base stops
 # start-up rather than serving partial advice.
-AML_SALVAGE_KNOWLEDGE_DIR = BASE_DIR / "fixtures" / "knowledge"
+AML_SALVAGE_KNOWLEDGE_DIR = Path(env_str("AML_SALVAGE_KNOWLEDGE_DIR", str(BASE_DIR / "fixtures" / "knowledge")))
 # Institutional BSA cap in m² (None: no cap, ASCO guidance). Printed on every dose when applied.
 AML_SALVAGE_BSA_CAP_M2 = env_float("AML_SALVAGE_BSA_CAP_M2", None)
 AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — institution not configured")
 AML_SALVAGE_PAPER_SIZE = env_str("AML_SALVAGE_PAPER_SIZE", "letter")
+# The jurisdiction a new workup starts with (drug availability); the clinician can change it per consult.
+AML_SALVAGE_DEFAULT_JURISDICTION = env_str("AML_SALVAGE_DEFAULT_JURISDICTION", "CA")

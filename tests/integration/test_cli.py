@@ -1,0 +1,93 @@
+"""`manage.py recommend` and `manage.py validate_knowledge` as a clinician or CI runs them."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import YOUNG_FIT, build, case_files
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "aml_salvage.settings.test"}
+
+
+def manage(*args, stdin: str | None = None, env=None):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, input=stdin, capture_output=True,
+                          text=True, env=env or ENV, timeout=120)
+
+
+def test_recommend_reads_standard_input():
+    proc = manage("recommend", "-", stdin=json.dumps(build(**{"genetics.flt3_itd": True})))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    gilt = next(o for o in result["options"] if o["id"] == "gilteritinib")
+    assert gilt["tier"] == "preferred" and result["kb_version"]
+
+
+def test_recommend_invalid_input_exits_2_with_field_lines_and_no_traceback():
+    bad = build(**{"patient.age_years": 16, "disease.months_since_hct": 3})
+    bad["genetics"]["colour"] = "blue"
+    proc = manage("recommend", "-", stdin=json.dumps(bad))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert "patient.age_years: must be at least 18: AML Salvage is for adults (18 years or older)" in lines
+    assert any(line.startswith("disease.months_since_hct: ") for line in lines)
+    assert any(line.startswith("genetics.colour: unknown field") for line in lines)
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[1, 2]", '{"patient": {}}'])
+def test_recommend_garbage_exits_2_without_traceback(text):
+    proc = manage("recommend", "-", stdin=text)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_recommend_missing_file_exits_2():
+    proc = manage("recommend", "/nonexistent/workup.json")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_recommend_accepts_a_worked_case_file():
+    proc = manage("recommend", str(case_files()[0]))
+    assert proc.returncode == 0 and json.loads(proc.stdout)["options"]
+
+
+def test_validate_knowledge_passes_on_the_shipped_knowledge_base():
+    proc = manage("validate_knowledge")
+    assert proc.returncode == 0, proc.stderr
+    assert "OK: 28 regimens" in proc.stdout
+
+
+def _copy_kb(tmp_path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "fixtures" / "knowledge", target)
+    return target
+
+
+def test_validate_knowledge_fails_and_names_the_problem(tmp_path):
+    kb = _copy_kb(tmp_path)
+    gilt = kb / "regimens" / "gilteritinib.yaml"
+    gilt.write_text(gilt.read_text().replace("metric: CR/CRh", "metric: CR-or-whatever", 1))
+    (kb / "regimens" / "hma.yaml").unlink()
+    proc = manage("validate_knowledge", "--dir", str(kb))
+    assert proc.returncode != 0
+    assert "gilteritinib" in proc.stderr and "missing option ids ['hma']" in proc.stderr
+
+
+def test_validate_knowledge_reports_broken_yaml(tmp_path):
+    kb = _copy_kb(tmp_path)
+    (kb / "references.yaml").write_text("- id: [unclosed\n")
+    proc = manage("validate_knowledge", "--dir", str(kb))
+    assert proc.returncode != 0 and "not valid YAML" in proc.stderr
+
+
+def test_recommend_refuses_to_advise_on_a_corrupt_knowledge_base(tmp_path):
+    kb = _copy_kb(tmp_path)
+    (kb / "rules.yaml").write_text("- id: R-BROKEN\n")
+    env = {**ENV, "AML_SALVAGE_KNOWLEDGE_DIR": str(kb)}
+    proc = manage("recommend", "-", stdin=json.dumps(YOUNG_FIT), env=env)
+    assert proc.returncode == 3 and "no advice given" in proc.stderr and proc.stdout == ""

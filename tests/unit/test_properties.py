@@ -1,0 +1,102 @@
+"""Properties that hold for every valid workup (hypothesis), not just the worked cases."""
+
+import copy
+
+from hypothesis import HealthCheck, given, settings
+
+from aml_salvage.domain.knowledge import OPTION_IDS
+from aml_salvage.domain.result import TIERS
+from aml_salvage.domain.rules import INTENSIVE, TARGET_OPTIONS
+from aml_salvage.domain.workup import Workup
+from tests.strategies import workups
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _has_target(workup: Workup, option_id: str) -> bool:
+    needs, _ = TARGET_OPTIONS[option_id]
+    return any(getattr(workup.genetics, f) is True for f in needs)
+
+
+@SETTINGS
+@given(workups())
+def test_engine_never_raises_and_lists_every_option_once(evaluate, data):
+    result = evaluate(data)
+    ids = [o.id for o in result.options]
+    assert sorted(ids) == sorted(OPTION_IDS)
+    order = [(TIERS.index(o.tier), o.rank) for o in result.options]
+    assert order == sorted(order) and [o.rank for o in result.options] == list(range(1, len(ids) + 1))
+    assert all(o.reasons and o.rules for o in result.options)
+    assert any(a.id == "palliative-care" for a in result.actions)
+
+
+@SETTINGS
+@given(workups())
+def test_no_targeted_agent_is_preferred_without_its_target(evaluate, data):
+    result = evaluate(data)
+    workup = Workup.model_validate(data)
+    for opt in result.options:
+        if opt.id in TARGET_OPTIONS and opt.tier in ("preferred", "alternative"):
+            assert _has_target(workup, opt.id), (opt.id, opt.tier, opt.reasons)
+            assert opt.targets, f"{opt.id} recommended without naming its target"
+
+
+@SETTINGS
+@given(workups())
+def test_no_intensive_regimen_preferred_when_unfit_or_comfort(evaluate, data):
+    result = evaluate(data)
+    if not data["fit_for_intensive_chemo"] or data["goals_of_care"] == "comfort":
+        for opt in result.options:
+            if opt.id in INTENSIVE:
+                assert opt.tier not in ("preferred", "alternative"), (opt.id, opt.reasons)
+    if data["goals_of_care"] == "comfort":
+        preferred = {o.id for o in result.options if o.tier == "preferred"}
+        assert preferred <= {"hydroxyurea", "bsc"}
+
+
+@SETTINGS
+@given(workups())
+def test_with_an_inhibitor_no_venetoclax_line_shows_the_unadjusted_dose(evaluate, data):
+    if data["context"]["cyp3a4_inhibitor"] == "none":
+        data["context"]["cyp3a4_inhibitor"] = "posaconazole"
+    plain = copy.deepcopy(data)
+    plain["context"]["cyp3a4_inhibitor"] = "none"
+    adjusted, unadjusted = evaluate(data), evaluate(plain)
+    for opt, base in zip(
+        sorted(adjusted.options, key=lambda o: o.id), sorted(unadjusted.options, key=lambda o: o.id), strict=True
+    ):
+        ven = [d for d in opt.doses if d.drug == "venetoclax"]
+        ven_base = {d.days: d.rounded for d in base.doses if d.drug == "venetoclax"}
+        for line in ven:
+            assert line.adjustments, (opt.id, line.days)
+            assert line.rounded < max(ven_base.values())
+            if line.days in ven_base:
+                assert line.rounded < ven_base[line.days], (opt.id, line.days, line.rounded)
+
+
+@SETTINGS
+@given(workups())
+def test_every_dose_line_states_its_basis(evaluate, data):
+    result = evaluate(data)
+    for opt in result.options:
+        for line in opt.doses:
+            assert line.basis
+            if line.unit == "mg/m2":
+                assert "BSA" in line.basis and "cm" in line.basis and "kg" in line.basis
+            if line.rounded is not None:
+                assert line.computed is not None and line.rounding
+        if opt.doses:
+            b = opt.dosing_basis
+            assert b.height_cm == data["patient"]["height_cm"] and b.weight_kg == data["patient"]["weight_kg"]
+            assert f"{b.bsa_m2:.2f} m²" in b.text
+
+
+@settings(max_examples=60, deadline=None)
+@given(workups())
+def test_every_result_revalidates_against_the_result_schema(evaluate, data):
+    """The engine builds output without validation (speed); this proves nothing was left out or mistyped."""
+    from aml_salvage.domain.result import ConsultResult
+
+    result = evaluate(data)
+    dumped = result.model_dump(mode="json")
+    assert ConsultResult.model_validate(dumped).model_dump(mode="json") == dumped
