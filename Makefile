@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := chromium poppler-utils fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps run test test-fast lint bench validate-knowledge createuser clean
+.PHONY: install system-deps run test test-postgres test-fast lint bench validate-knowledge createuser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,13 @@ $(STAMP): pyproject.toml
 ## install: the set-up alone (virtualenv, Python packages, system packages for PDF and browser tests)
 install: $(STAMP) system-deps
 
-## system-deps: Debian packages the suite needs (chromium for browser tests, pdftoppm for PDF previews)
+## system-deps: Debian packages the suite needs (chromium: browser tests; pdftoppm: PDF previews; postgresql)
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -37,9 +38,15 @@ run: $(STAMP)
 	$(MANAGE) validate_knowledge
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## test: the whole suite (creates .venv if missing)
+## test: the whole suite on SQLite, then again on a throwaway PostgreSQL server (creates .venv if missing)
 test: install
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-postgres
+
+## test-postgres: the suite (browser tests aside) against a real PostgreSQL started for the run
+test-postgres: $(STAMP)
+	tests/postgres/with_postgres.sh $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
+	  --ds=aml_salvage.settings.test_postgres
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not browser"
