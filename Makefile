@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := chromium poppler-utils fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps run test test-postgres test-fast lint bench validate-knowledge createuser clean
+.PHONY: install system-deps node-deps run test test-postgres test-fast lint bench validate-knowledge createuser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## install: the set-up alone (virtualenv, Python packages, system packages for PDF and browser tests)
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps node-deps
+
+## node-deps: axe-core for the browser test's accessibility check (pinned in tests/browser/package-lock.json)
+node-deps:
+	@if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then \
+	  command -v npm >/dev/null || { echo "Installing Debian package: npm"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }; \
+	  npm ci --prefix tests/browser --no-audit --no-fund; \
+	fi
 
 ## system-deps: Debian packages the suite needs (chromium: browser tests; pdftoppm: PDF previews; postgresql)
 system-deps:
@@ -61,10 +69,11 @@ validate-knowledge: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/engine_bench.py
 
-## createuser: create a clinician account (prompts for the password; there is no default password)
+## createuser: create a clinician account in a care team (prompts for the password; there is no default
+## password). `make createuser ARGS=--staff` adds read-only admin access.
 createuser: $(STAMP)
 	$(MANAGE) migrate --noinput
-	$(MANAGE) createsuperuser
+	$(MANAGE) create_clinician $(ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache

@@ -1,0 +1,100 @@
+"""Staff pages: saved consults as read-only snapshots, and the knowledge base as loaded.
+
+The knowledge base is not mirrored into database tables: it lives in validated YAML files under
+``fixtures/knowledge`` (reviewed in git, versioned in meta.yaml) and is read through
+``services.knowledge_get()``. A table-less model gives it an entry on the admin index; its page lists the
+records the engine uses, linking to the regimen library for the full detail.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from . import services
+from .models import Consult, KnowledgeBaseEntry
+from .views.regimens import JURISDICTION_LABELS, regimens_by_kind
+
+
+@admin.register(Consult)
+class ConsultAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "patient_identifier", "chosen_option_id", "chosen_option_tier", "team",
+                    "author", "kb_version", "revision_of")
+    list_filter = ("team", "chosen_option_tier", "kb_version")
+    search_fields = ("patient_identifier",)
+    date_hierarchy = "created_at"
+    list_select_related = ("team", "author", "revision_of")
+    fields = ("id", "created_at", "team", "author", "patient_identifier", "kb_version", "chosen_option_id",
+              "chosen_option_tier", "override_reason", "notes", "revision_of", "workup_json", "result_json")
+    readonly_fields = fields
+    actions = None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        match = request.resolver_match
+        if match and match.url_name == "aml_salvage_consult_changelist":
+            queryset = queryset.defer("workup", "result")  # the list shows neither; a result is ~170 KB
+        return queryset
+
+    # A snapshot is never added, changed or deleted here (the model refuses it too).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="workup")
+    def workup_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.workup, indent=2, ensure_ascii=False))
+
+    @admin.display(description="result")
+    def result_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+
+
+@admin.register(KnowledgeBaseEntry)
+class KnowledgeBaseAdmin(admin.ModelAdmin):
+    """The loaded knowledge base, read-only: regimens, references, warnings and rules."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        kb = services.knowledge_get()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Knowledge base {kb.version}",
+            "opts": self.model._meta,
+            "kb": kb,
+            "groups": regimens_by_kind(kb),
+            "jurisdiction_labels": JURISDICTION_LABELS,
+            "references": sorted(kb.references.values(), key=lambda r: r.id),
+            "warnings": sorted(kb.warnings.values(), key=lambda w: w.id),
+            "rules": sorted(kb.rules.values(), key=lambda r: r.id),
+        }
+        return TemplateResponse(request, "regimens/admin_knowledge.html", context)
+
+    def get_urls(self):
+        # Only the list page: there are no rows to open, change or delete.
+        from django.urls import path
+
+        info = self.opts.app_label, self.opts.model_name
+        return [path("", self.admin_site.admin_view(self.changelist_view), name="{}_{}_changelist".format(*info))]

@@ -1,0 +1,499 @@
+"""The relapse workup as a Django form, section by section. Forms convert, rules decide.
+
+``clean_*`` turns text into typed values and units, nothing more. ``to_workup_data()`` builds the nested
+dict of the JSON contract and ``parse_workup()`` hands it to ``services.workup_parse``: the pydantic
+``Workup`` is the single definition of what is valid. Each ``FieldError.path`` it reports
+('disease.relapse_number') is mapped back to its form field so the message shows beside the input.
+Limits for widget hints come from ``domain/limits.py``; no clinical threshold lives here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from django import forms
+from django.conf import settings
+
+from . import services
+from .domain import limits as L
+from .domain.workup import (
+    BsaFormula,
+    CreatinineUnit,
+    Cyp3a4Inhibitor,
+    DiagnosisCytogenetics,
+    DiseaseStatus,
+    ElnRisk,
+    GoalsOfCare,
+    Jurisdiction,
+    Sex,
+    Workup,
+)
+from .models import PATIENT_IDENTIFIER_MAX
+
+# Words for the contract's enumerations. Every value of each Literal must have one (tested).
+CHOICE_LABELS: dict[str, str] = {
+    "female": "Female", "male": "Male",
+    "curative": "Curative", "disease_control": "Disease control", "comfort": "Comfort care",
+    "relapse": "Hematologic relapse", "primary_refractory": "Primary refractory",
+    "mrd_relapse": "MRD relapse (molecular or flow, <5% blasts)",
+    "favorable": "Favorable", "intermediate": "Intermediate", "adverse": "Adverse",
+    "inv16_t16_16": "inv(16) / t(16;16)", "t8_21": "t(8;21)", "other": "Other",
+    "CA": "Canada", "US": "United States",
+    "none": "None", "posaconazole": "Posaconazole", "strong": "Other strong CYP3A4 inhibitor",
+    "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor",
+    "mosteller": "Mosteller", "dubois": "DuBois",
+    "umol/L": "µmol/L", "mg/dL": "mg/dL",
+}
+ECOG_LABELS = {
+    0: "0 — fully active", 1: "1 — restricted in strenuous activity", 2: "2 — ambulatory, self-care",
+    3: "3 — limited self-care", 4: "4 — completely disabled",
+}
+BLANK_CHOOSE = "— choose —"
+BLANK_NOT_RECORDED = "Not recorded"
+_YES_NO = {"yes": True, "no": False}
+
+
+def _choices(literal, blank: str | None = None) -> list[tuple[str, str]]:
+    values = [(v, CHOICE_LABELS[v]) for v in get_args(literal)]
+    return ([("", blank)] if blank is not None else []) + values
+
+
+def _tri(value: str) -> bool | None:
+    return _YES_NO.get(value)
+
+
+class TriStateField(forms.TypedChoiceField):
+    """Yes / No / unknown as a select: unknown is a real answer (None in the workup), not a blank."""
+
+    def __init__(self, *, yes: str = "Yes", no: str = "No", unknown: str = "Unknown", **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(
+            choices=[("yes", yes), ("no", no), ("unknown", unknown)], coerce=_tri, empty_value=None,
+            initial="unknown", **kwargs,
+        )
+
+
+class YesNoField(forms.TypedChoiceField):
+    """A required yes/no judgement with no default: the clinician must answer it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[("", BLANK_CHOOSE), ("yes", "Yes"), ("no", "No")], coerce=_tri,
+                         empty_value=None, **kwargs)
+
+
+def _number(minimum=None, maximum=None, step="any", **attrs) -> forms.NumberInput:
+    # Hints for the spinner and assistive technology only: the limits are enforced by the Workup model,
+    # which words the message (the form has `novalidate`, so the browser never pre-empts it).
+    attrs = {"step": step, "inputmode": "decimal" if step == "any" else "numeric", **attrs}
+    if minimum is not None:
+        attrs["min"] = minimum
+    if maximum is not None:
+        attrs["max"] = maximum
+    return forms.NumberInput(attrs=attrs)
+
+
+# Form field name → path in the workup contract. Every leaf of Workup appears here once (tested).
+FIELD_PATHS: dict[str, str] = {
+    "age_years": "patient.age_years",
+    "sex": "patient.sex",
+    "height_cm": "patient.height_cm",
+    "weight_kg": "patient.weight_kg",
+    "bsa_formula": "context.bsa_formula",
+    "ecog": "patient.ecog",
+    "creatinine_value": "patient.creatinine.value",
+    "creatinine_unit": "patient.creatinine.unit",
+    "fit_for_intensive_chemo": "fit_for_intensive_chemo",
+    "goals_of_care": "goals_of_care",
+    "active_infection": "active_infection",
+    "disease_status": "disease.status",
+    "relapse_number": "disease.relapse_number",
+    "cr1_duration_months": "disease.cr1_duration_months",
+    "prior_allo_hct": "disease.prior_allo_hct",
+    "months_since_hct": "disease.months_since_hct",
+    "intensive_induction_cycles": "disease.intensive_induction_cycles",
+    "marrow_blasts_pct": "disease.marrow_blasts_pct",
+    "circulating_blasts": "disease.circulating_blasts",
+    "extramedullary": "disease.extramedullary",
+    "wbc_10e9_per_l": "disease.wbc_10e9_per_l",
+    "needs_urgent_cytoreduction": "disease.needs_urgent_cytoreduction",
+    "retested_at_relapse": "genetics.retested_at_relapse",
+    "flt3_itd": "genetics.flt3_itd",
+    "flt3_tkd": "genetics.flt3_tkd",
+    "idh1": "genetics.idh1",
+    "idh2": "genetics.idh2",
+    "npm1": "genetics.npm1",
+    "kmt2a_rearranged": "genetics.kmt2a_rearranged",
+    "tp53": "genetics.tp53",
+    "cd33_positive": "genetics.cd33_positive",
+    "eln2022_risk": "genetics.eln2022_risk",
+    "diagnosis_cytogenetics": "genetics.diagnosis_cytogenetics",
+    "other_mutations": "genetics.other_mutations",
+    "prior_intensive_chemo": "prior_therapy.intensive_chemo",
+    "prior_hma": "prior_therapy.hma",
+    "prior_venetoclax": "prior_therapy.venetoclax",
+    "prior_venetoclax_failure": "prior_therapy.venetoclax_failure",
+    "prior_gilteritinib": "prior_therapy.gilteritinib",
+    "prior_other_flt3_inhibitor": "prior_therapy.other_flt3_inhibitor",
+    "prior_idh_inhibitor": "prior_therapy.idh_inhibitor",
+    "prior_menin_inhibitor": "prior_therapy.menin_inhibitor",
+    "prior_gemtuzumab": "prior_therapy.gemtuzumab",
+    "transplant_candidate": "transplant.candidate",
+    "donor_available": "transplant.donor_available",
+    "jurisdiction": "context.jurisdiction",
+    "clinical_trial_available": "context.clinical_trial_available",
+    "cyp3a4_inhibitor": "context.cyp3a4_inhibitor",
+}
+# Errors about the creatinine as a whole (its plausibility per unit) belong beside the value.
+_ERROR_PATHS = {**{path: name for name, path in FIELD_PATHS.items()}, "patient.creatinine": "creatinine_value"}
+_SECTION_KEYS = ("patient", "disease", "genetics", "prior_therapy", "transplant", "context")
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    fields: tuple[str, ...]
+    layout: str = "fields"  # 'fields' (label above input) or 'checks' (a grid of checkboxes)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("patient", "Patient", (
+        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "ecog", "creatinine_value",
+        "fit_for_intensive_chemo", "goals_of_care", "active_infection")),
+    Section("disease", "Disease status", (
+        "disease_status", "relapse_number", "cr1_duration_months", "intensive_induction_cycles",
+        "prior_allo_hct", "months_since_hct", "marrow_blasts_pct", "wbc_10e9_per_l", "circulating_blasts",
+        "extramedullary", "needs_urgent_cytoreduction")),
+    Section("genetics", "Genetics at relapse", (
+        "retested_at_relapse", "flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rearranged", "tp53",
+        "cd33_positive", "eln2022_risk", "diagnosis_cytogenetics", "other_mutations")),
+    Section("prior_therapy", "Prior therapy", (
+        "prior_intensive_chemo", "prior_hma", "prior_venetoclax", "prior_venetoclax_failure",
+        "prior_gilteritinib", "prior_other_flt3_inhibitor", "prior_idh_inhibitor", "prior_menin_inhibitor",
+        "prior_gemtuzumab"), layout="checks"),
+    Section("transplant", "Transplant", ("transplant_candidate", "donor_available")),
+    Section("context", "Context", ("jurisdiction", "cyp3a4_inhibitor", "clinical_trial_available")),
+)
+
+_GENE_SPLIT = re.compile(r"[,;\s]+")
+
+
+class WorkupForm(forms.Form):
+    # --- patient -------------------------------------------------------------------------------
+    age_years = forms.IntegerField(label="Age", help_text="years", widget=_number(
+        L.AGE_MIN_YEARS, L.AGE_MAX_YEARS, step="1"))
+    sex = forms.ChoiceField(label="Sex", choices=_choices(Sex, BLANK_CHOOSE), help_text="for Cockcroft–Gault")
+    height_cm = forms.FloatField(label="Height", help_text="cm", widget=_number(L.HEIGHT_MIN_CM, L.HEIGHT_MAX_CM))
+    weight_kg = forms.FloatField(label="Weight", help_text="kg, actual body weight",
+                                 widget=_number(L.WEIGHT_MIN_KG, L.WEIGHT_MAX_KG))
+    bsa_formula = forms.ChoiceField(label="BSA formula", choices=_choices(BsaFormula), initial="mosteller")
+    ecog = forms.TypedChoiceField(
+        label="ECOG performance status", coerce=int, empty_value=None,
+        choices=[("", BLANK_CHOOSE)] + [(str(k), v) for k, v in ECOG_LABELS.items()],
+    )
+    creatinine_value = forms.FloatField(label="Serum creatinine", required=False,
+                                        help_text="optional; without it renal adjustments are not assessed",
+                                        widget=_number(0))
+    creatinine_unit = forms.ChoiceField(label="Creatinine unit", choices=_choices(CreatinineUnit),
+                                        initial="umol/L")
+    fit_for_intensive_chemo = YesNoField(label="Fit for intensive chemotherapy", help_text="your judgement")
+    goals_of_care = forms.ChoiceField(label="Goals of care", choices=_choices(GoalsOfCare, BLANK_CHOOSE))
+    active_infection = forms.BooleanField(label="Active infection", required=False)
+
+    # --- disease -------------------------------------------------------------------------------
+    disease_status = forms.ChoiceField(label="Disease status", choices=_choices(DiseaseStatus),
+                                       initial="relapse")
+    relapse_number = forms.IntegerField(label="Relapse number", required=False, initial=1,
+                                        help_text="1 = first relapse; empty if primary refractory",
+                                        widget=_number(1, L.RELAPSE_NUMBER_MAX, step="1"))
+    cr1_duration_months = forms.FloatField(label="First remission (CR1) duration", required=False,
+                                           help_text="months; empty if primary refractory",
+                                           widget=_number(0, L.CR1_DURATION_MAX_MONTHS))
+    intensive_induction_cycles = forms.IntegerField(label="Intensive induction cycles received", required=False,
+                                                    widget=_number(0, L.INDUCTION_CYCLES_MAX, step="1"))
+    prior_allo_hct = forms.BooleanField(label="Relapse after allogeneic HCT", required=False)
+    months_since_hct = forms.FloatField(label="Months since allogeneic HCT", required=False,
+                                        help_text="months; only after an HCT",
+                                        widget=_number(0, L.MONTHS_SINCE_HCT_MAX))
+    marrow_blasts_pct = forms.FloatField(label="Marrow blasts", required=False, help_text="%",
+                                         widget=_number(0, L.MARROW_BLASTS_MAX_PCT))
+    wbc_10e9_per_l = forms.FloatField(label="WBC", required=False, help_text="×10⁹/L",
+                                      widget=_number(0, L.WBC_MAX_10E9_PER_L))
+    circulating_blasts = TriStateField(label="Circulating blasts", unknown=BLANK_NOT_RECORDED)
+    extramedullary = TriStateField(label="Extramedullary disease", unknown=BLANK_NOT_RECORDED)
+    needs_urgent_cytoreduction = forms.BooleanField(label="Needs urgent cytoreduction", required=False)
+
+    # --- genetics at relapse ----------------------------------------------------------------------
+    retested_at_relapse = forms.BooleanField(
+        label="Genetics re-tested at relapse", required=False,
+        help_text="if not, targeted options are provisional and re-testing is advised")
+    flt3_itd = forms.BooleanField(label="FLT3-ITD", required=False)
+    flt3_tkd = forms.BooleanField(label="FLT3-TKD", required=False)
+    idh1 = forms.BooleanField(label="IDH1", required=False)
+    idh2 = forms.BooleanField(label="IDH2", required=False)
+    npm1 = forms.BooleanField(label="NPM1", required=False)
+    kmt2a_rearranged = forms.BooleanField(label="KMT2A rearranged", required=False)
+    tp53 = forms.BooleanField(label="TP53", required=False)
+    cd33_positive = TriStateField(label="CD33 on blasts", yes="Positive", no="Negative")
+    eln2022_risk = forms.ChoiceField(label="ELN 2022 risk", required=False,
+                                     choices=_choices(ElnRisk, BLANK_NOT_RECORDED))
+    diagnosis_cytogenetics = forms.ChoiceField(label="Cytogenetics at diagnosis", required=False,
+                                               choices=_choices(DiagnosisCytogenetics, BLANK_NOT_RECORDED),
+                                               help_text="for the EPI")
+    other_mutations = forms.CharField(label="Other mutations", required=False, max_length=1000,
+                                      help_text="gene symbols, comma-separated (e.g. DNMT3A, WT1)")
+
+    # --- prior therapy ------------------------------------------------------------------------------
+    prior_intensive_chemo = forms.BooleanField(label="Intensive chemotherapy", required=False)
+    prior_hma = forms.BooleanField(label="Hypomethylating agent", required=False)
+    prior_venetoclax = forms.BooleanField(label="Venetoclax", required=False)
+    prior_venetoclax_failure = forms.BooleanField(label="Relapsed on / refractory to venetoclax", required=False)
+    prior_gilteritinib = forms.BooleanField(label="Gilteritinib", required=False)
+    prior_other_flt3_inhibitor = forms.BooleanField(label="Other FLT3 inhibitor", required=False)
+    prior_idh_inhibitor = forms.BooleanField(label="IDH inhibitor", required=False)
+    prior_menin_inhibitor = forms.BooleanField(label="Menin inhibitor", required=False)
+    prior_gemtuzumab = forms.BooleanField(label="Gemtuzumab ozogamicin", required=False)
+
+    # --- transplant ---------------------------------------------------------------------------------
+    transplant_candidate = TriStateField(label="Transplant candidate", unknown="Uncertain")
+    donor_available = TriStateField(label="Donor available", unknown="Unknown / search under way")
+
+    # --- context ------------------------------------------------------------------------------------
+    jurisdiction = forms.ChoiceField(label="Jurisdiction", choices=_choices(Jurisdiction),
+                                     help_text="drug availability")
+    cyp3a4_inhibitor = forms.ChoiceField(label="Concomitant CYP3A4 / P-gp inhibitor",
+                                         choices=_choices(Cyp3a4Inhibitor), initial="none",
+                                         help_text="e.g. azole prophylaxis; adjusts venetoclax and others")
+    clinical_trial_available = forms.BooleanField(label="Clinical trial available", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["jurisdiction"].initial = settings.AML_SALVAGE_DEFAULT_JURISDICTION
+        for name, field in self.fields.items():
+            # Tie each input to its help text and to the error container the HTMX update fills.
+            described = [f"err-{name}"] + ([f"help-{name}"] if field.help_text else [])
+            field.widget.attrs["aria-describedby"] = " ".join(described)
+        self.fields["creatinine_unit"].widget.attrs["aria-describedby"] = "err-creatinine_unit"
+
+    # --- conversion only ----------------------------------------------------------------------------
+
+    def clean_other_mutations(self) -> list[str]:
+        text = self.cleaned_data.get("other_mutations") or ""
+        return [symbol for symbol in _GENE_SPLIT.split(text.strip()) if symbol]
+
+    def to_workup_data(self) -> dict[str, Any]:
+        """The nested workup dict from the fields that converted; empty fields are left out so that the
+        Workup model applies its default or says what is required."""
+        cleaned = getattr(self, "cleaned_data", {})
+        data: dict[str, Any] = {key: {} for key in _SECTION_KEYS}
+        for name, path in FIELD_PATHS.items():
+            if name.startswith("creatinine_") or name not in cleaned:
+                continue
+            value = cleaned[name]
+            if value is None or value == "" or value == []:
+                continue
+            _set_path(data, path, value)
+        if cleaned.get("creatinine_value") is not None:
+            data["patient"]["creatinine"] = {
+                "value": cleaned["creatinine_value"],
+                "unit": cleaned.get("creatinine_unit") or "umol/L",
+            }
+        return data
+
+    def parse_workup(self) -> Workup | None:
+        """Validate with the one Workup model; put each problem beside its field. None if anything is wrong."""
+        self.is_valid()  # runs the conversions (field errors stand on their own)
+        try:
+            workup = services.workup_parse(data=self.to_workup_data())
+        except services.WorkupInvalid as exc:
+            for error in exc.errors:
+                self._add_workup_error(error)
+            return None
+        return workup if not self.errors else None
+
+    def _add_workup_error(self, error: services.FieldError) -> None:
+        name, rest = _field_for_path(error.path)
+        if name is None:
+            self.add_error(None, str(error))
+            return
+        if name in self.errors:
+            return  # the field did not convert: that message already says what to fix
+        message = error.message
+        if name == "other_mutations" and rest and rest[0].isdigit():
+            symbols = self.cleaned_data.get("other_mutations") or []
+            index = int(rest[0])
+            if index < len(symbols):
+                message = f"‘{symbols[index]}’: {message}"
+        self.add_error(name, message)
+
+    # --- what to show where ---------------------------------------------------------------------------
+
+    def is_blank(self, name: str) -> bool:
+        """True when the clinician has not entered anything in this input yet."""
+        if not self.is_bound:
+            return True
+        value = self.data.get(self.add_prefix(name), "")
+        return str(value).strip() == ""
+
+    def error_placement(self, *, defer_blank: bool) -> tuple[dict[str, list[str]], list[dict]]:
+        """Errors to show beside each field, and the ones listed as still needed in the result panel.
+
+        While the clinician types (HTMX updates), a field still empty is not flagged beside the input:
+        it is listed under "still needed". A plain submit shows every error beside its field.
+        """
+        beside: dict[str, list[str]] = {name: [] for name in self.fields}
+        pending: list[dict] = []
+        if not self.is_bound:
+            return beside, pending
+        for name, messages in self.errors.items():
+            if name == forms.forms.NON_FIELD_ERRORS:
+                continue
+            if defer_blank and self.is_blank(name):
+                pending.append({"name": name, "id": self[name].id_for_label, "label": self.fields[name].label,
+                                "messages": list(messages)})
+            else:
+                beside[name] = list(messages)
+        return beside, pending
+
+    def field_labels(self) -> dict[str, str]:
+        return {name: str(field.label) for name, field in self.fields.items()}
+
+
+def _set_path(data: dict, path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def _field_for_path(path: str) -> tuple[str | None, list[str]]:
+    """'disease.relapse_number' → ('relapse_number', []); 'genetics.other_mutations.2' → (..., ['2'])."""
+    parts = path.split(".") if path else []
+    for cut in range(len(parts), 0, -1):
+        name = _ERROR_PATHS.get(".".join(parts[:cut]))
+        if name:
+            return name, parts[cut:]
+    return None, parts
+
+
+def _get_path(data: dict, path: str) -> Any:
+    node: Any = data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def form_data_from_workup(workup: dict) -> dict[str, str]:
+    """The POST data that reproduces a saved workup in the form (revise): the inverse of to_workup_data."""
+    try:  # the model fills in the defaults of fields the dict leaves out (e.g. bsa_formula)
+        workup = services.workup_parse(data=workup).model_dump(mode="json")
+    except services.WorkupInvalid:
+        pass  # shown as it is; the form will say what is wrong
+    data: dict[str, str] = {}
+    form = WorkupForm()
+    for name, path in FIELD_PATHS.items():
+        field = form.fields[name]
+        if name == "creatinine_value":
+            creatinine = _get_path(workup, "patient.creatinine")
+            data[name] = _as_text(creatinine["value"]) if creatinine else ""
+            continue
+        if name == "creatinine_unit":
+            creatinine = _get_path(workup, "patient.creatinine")
+            data[name] = creatinine["unit"] if creatinine else str(field.initial)
+            continue
+        value = _get_path(workup, path)
+        if isinstance(field, forms.BooleanField):
+            if value:
+                data[name] = "on"
+        elif isinstance(field, (TriStateField, YesNoField)):
+            data[name] = {True: "yes", False: "no"}.get(value, "unknown" if isinstance(field, TriStateField) else "")
+        elif name == "other_mutations":
+            data[name] = ", ".join(value or [])
+        else:
+            data[name] = "" if value is None else _as_text(value)
+    return data
+
+
+# Units appended to numbers in the read-only summary of a saved workup.
+SUMMARY_UNITS = {
+    "age_years": "years", "height_cm": "cm", "weight_kg": "kg", "cr1_duration_months": "months",
+    "months_since_hct": "months", "marrow_blasts_pct": "%", "wbc_10e9_per_l": "×10⁹/L",
+}
+
+
+def _summary_text(name: str, field: forms.Field, value: Any) -> str:
+    if isinstance(field, forms.BooleanField):
+        return "yes" if value else "no"
+    if isinstance(field, forms.ChoiceField):
+        if isinstance(field, (TriStateField, YesNoField)):
+            key = {True: "yes", False: "no"}.get(value, "unknown")
+        else:
+            key = "" if value is None else str(value)
+        return dict(field.choices).get(key, "not recorded") if key else "not recorded"
+    if value is None or value == "" or value == []:
+        return "not recorded"
+    if isinstance(value, list):
+        return ", ".join(value)
+    unit = SUMMARY_UNITS.get(name)
+    return _as_text(value) + (f" {unit}" if unit else "")
+
+
+def workup_summary(workup: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The saved workup in the form's words, section by section (for the read-only consult page)."""
+    form = WorkupForm()
+    sections = []
+    for section in SECTIONS:
+        rows = []
+        for name in section.fields:
+            field = form.fields[name]
+            if name == "creatinine_value":
+                creatinine = _get_path(workup, "patient.creatinine")
+                text = (f"{_as_text(creatinine['value'])} {CHOICE_LABELS[creatinine['unit']]}"
+                        if creatinine else "not given")
+            else:
+                text = _summary_text(name, field, _get_path(workup, FIELD_PATHS[name]))
+            rows.append((str(field.label), text))
+        sections.append((section.title, rows))
+    return sections
+
+
+class ConsultSaveForm(forms.Form):
+    """What the clinician adds when saving: an identifier (never a name), the choice, the override reason."""
+
+    patient_identifier = forms.CharField(
+        label="Patient identifier", required=False, max_length=PATIENT_IDENTIFIER_MAX,
+        help_text="MRN or initials — letters, digits and '-', no spaces; never the patient's name",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    chosen_option_id = forms.ChoiceField(label="Chosen option", choices=())
+    override_reason = forms.CharField(
+        label="Reason for choosing a non-preferred option", required=False, max_length=2000,
+        help_text="required when the chosen option is not preferred for this workup (override)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    notes = forms.CharField(label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    revision_of = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, option_choices: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chosen_option_id"].choices = [("", BLANK_CHOOSE), *option_choices]
+        for name, field in self.fields.items():
+            described = [f"err-{name}"] + ([f"help-{name}"] if field.help_text else [])
+            field.widget.attrs["aria-describedby"] = " ".join(described)
+
+
+def option_choices() -> list[tuple[str, str]]:
+    """Every option of the knowledge base by name, for the chosen-option select."""
+    kb = services.knowledge_get()
+    return sorted(((rid, reg.name) for rid, reg in kb.regimens.items()), key=lambda c: c[1].lower())

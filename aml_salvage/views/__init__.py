@@ -1,0 +1,11 @@
+"""Thin views: form → service → render. HTMX requests get the fragment they swap, nothing more."""
+
+from .accounts import SignInView
+from .consults import consult_create, consult_detail, consult_list, consult_pdf, consult_revise
+from .regimens import regimen_detail, regimen_list
+from .workspace import workspace
+
+__all__ = [
+    "SignInView", "consult_create", "consult_detail", "consult_list", "consult_pdf",
+    "consult_revise", "regimen_detail", "regimen_list", "workspace",
+]

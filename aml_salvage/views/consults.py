@@ -1,0 +1,111 @@
+"""Saved consults: save, list (team, newest first), read-only snapshot, revise, PDF placeholder.
+
+Every lookup goes through ``consult_visible_to``: another team's consult id answers 404, never 403, so
+its existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import consults, services
+from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices, workup_summary
+from ..presentation import consult_present
+from .workspace import save_form_carrying, workspace_render
+
+CONSULTS_PER_PAGE = 25
+
+
+def _visible_or_404(request: HttpRequest, pk: int):
+    return get_object_or_404(consults.consult_visible_to(user=request.user), pk=pk)
+
+
+@require_POST
+def consult_create(request: HttpRequest) -> HttpResponse:
+    form = WorkupForm(request.POST)
+    save_form = ConsultSaveForm(request.POST, option_choices=option_choices())
+    revising = None
+    revision_id = request.POST.get("revision_of") or None
+    if revision_id:
+        if not str(revision_id).isdigit():
+            return HttpResponse(status=400)
+        revising = _visible_or_404(request, int(revision_id))
+    action_url = reverse("consult_revise", args=[revising.pk]) if revising else reverse("workspace")
+
+    workup = form.parse_workup()
+    if workup is None:
+        save_form.is_valid()
+        return workspace_render(request, form=form, save_form=save_form, action_url=action_url,
+                                revising=revising)
+    result = services.consult_evaluate(workup=workup)
+    if save_form.is_valid():
+        data = save_form.cleaned_data
+        try:
+            consult = consults.consult_create(
+                author=request.user, workup=workup, result=result,
+                chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
+                notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
+            )
+        except consults.ConsultInvalid as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    save_form.add_error(field or None, error)
+        else:
+            messages.success(request, f"Consult {consult.pk} saved.")
+            return redirect(consult)
+    return workspace_render(request, form=form, save_form=save_form, action_url=action_url, result=result,
+                            revising=revising, evaluate=False)
+
+
+@require_GET
+def consult_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    found = consults.consult_search(user=request.user, query=query).defer("workup", "result")
+    page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
+    names = {rid: reg.name for rid, reg in services.knowledge_get().regimens.items()}
+    rows = [{"consult": c, "option_name": names.get(c.chosen_option_id, c.chosen_option_id)} for c in page]
+    return render(request, "consults/list.html", {"page": page, "rows": rows, "query": query})
+
+
+@require_GET
+def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    consult = _visible_or_404(request, pk)
+    result = consults.consult_result(consult=consult)
+    context = consult_present(result=result)
+    context.update({
+        "consult": consult,
+        "meta": consults.consult_meta(consult=consult),
+        "chosen": next((o for o in result.options if o.id == consult.chosen_option_id), None),
+        "workup_sections": workup_summary(consult.workup),
+        "revisions": consults.consult_visible_to(user=request.user).filter(revision_of=consult)
+        .defer("workup", "result").order_by("created_at"),
+        "current_kb_version": services.knowledge_get().version,
+        "chosen_option_id": consult.chosen_option_id,
+    })
+    return render(request, "consults/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def consult_revise(request: HttpRequest, pk: int) -> HttpResponse:
+    original = _visible_or_404(request, pk)
+    action_url = reverse("consult_revise", args=[original.pk])
+    if request.method == "POST":
+        form = WorkupForm(request.POST)
+        save_form = save_form_carrying(request, revision_of=original.pk)
+    else:
+        # Bound to the saved workup, so the page shows its current result under today's knowledge base.
+        form = WorkupForm(data=form_data_from_workup(original.workup))
+        save_form = save_form_carrying(request, revision_of=original.pk,
+                                       patient_identifier=original.patient_identifier)
+    return workspace_render(request, form=form, save_form=save_form, action_url=action_url, revising=original)
+
+
+@require_GET
+def consult_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    _visible_or_404(request, pk)
+    return HttpResponse("The PDF of a consult is not available yet.", status=501, content_type="text/plain")

@@ -1,0 +1,106 @@
+"""The consult workspace: the workup form and the live result panel.
+
+A plain GET or POST renders the whole page (works without JavaScript). An HTMX request (a field changed)
+gets only ``workspace.html#result-update``: the result panel plus out-of-band error containers, never the
+re-rendered inputs, so nothing being typed is replaced.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from .. import services
+from ..consults import team_for, teams_of
+from ..domain.result import ConsultResult
+from ..forms import SECTIONS, ConsultSaveForm, WorkupForm, option_choices
+from ..presentation import consult_present
+
+# Inputs shown on one row with the field before them (value + unit select).
+PAIRED = {"creatinine_value": "creatinine_unit"}
+SAVE_FIELDS = ("patient_identifier", "chosen_option_id", "override_reason", "notes", "revision_of")
+
+
+def save_form_carrying(request: HttpRequest, **initial) -> ConsultSaveForm:
+    """An unbound save form that keeps what was typed in it (no errors: the clinician did not save)."""
+    if request.method == "POST":
+        initial.update({k: request.POST[k] for k in SAVE_FIELDS if k in request.POST})
+    return ConsultSaveForm(initial=initial, option_choices=option_choices())
+
+
+def result_evaluate(form: WorkupForm) -> ConsultResult | None:
+    if not form.is_bound:
+        return None
+    workup = form.parse_workup()
+    return services.consult_evaluate(workup=workup) if workup is not None else None
+
+
+def _status_text(form: WorkupForm, result: ConsultResult | None, pending: list, beside: dict) -> str:
+    """One sentence for the live region: what changed, for screen-reader users."""
+    if result is not None:
+        preferred = [o.name for o in result.options if o.tier == "preferred"]
+        return "Result updated. Preferred: " + (", ".join(preferred) if preferred else "none") + "."
+    if not form.is_bound:
+        return ""
+    to_fix = sum(1 for msgs in beside.values() if msgs) + len(form.non_field_errors())
+    parts = []
+    if to_fix:
+        parts.append(f"{to_fix} field{'s' if to_fix != 1 else ''} to correct")
+    if pending:
+        parts.append(f"{len(pending)} still needed")
+    return "No result yet: " + ", ".join(parts) + "." if parts else ""
+
+
+def workspace_render(
+    request: HttpRequest,
+    *,
+    form: WorkupForm,
+    action_url: str,
+    save_form: ConsultSaveForm | None = None,
+    result: ConsultResult | None = None,
+    revising=None,
+    evaluate: bool = True,
+) -> HttpResponse:
+    if evaluate:
+        result = result_evaluate(form)
+    beside, pending = form.error_placement(defer_blank=bool(request.htmx))
+    context = {
+        "form": form,
+        "action_url": action_url,
+        "result": result,
+        "pending": pending,
+        "field_errors": list(beside.items()),
+        "non_field_errors": form.non_field_errors() if form.is_bound else [],
+        "to_correct": [name for name, messages in beside.items() if messages],
+        "status_text": _status_text(form, result, pending, beside),
+        "live": True,
+    }
+    if result is not None:
+        context.update(consult_present(result=result))
+    if request.htmx:
+        return render(request, "workspace.html#result-update", context)
+    context.update({
+        "sections": [
+            {"section": s, "rows": [
+                {"field": form[name], "errors": beside[name],
+                 "unit": form[PAIRED[name]] if name in PAIRED else None,
+                 "unit_errors": beside[PAIRED[name]] if name in PAIRED else []}
+                for name in s.fields
+            ]}
+            for s in SECTIONS
+        ],
+        "save_form": save_form or save_form_carrying(request),
+        "teams": list(teams_of(user=request.user)),
+        "team": team_for(user=request.user),
+        "revising": revising,
+        "save_url": reverse("consult_create"),
+    })
+    return render(request, "workspace.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def workspace(request: HttpRequest) -> HttpResponse:
+    form = WorkupForm(request.POST) if request.method == "POST" else WorkupForm()
+    return workspace_render(request, form=form, action_url=reverse("workspace"))

@@ -1,0 +1,219 @@
+"""Saving a consult: an immutable snapshot of workup, full result and knowledge-base version; the choice and,
+for a non-preferred option, the override reason; revisions as new consults; the team's list."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from aml_salvage import consults as service
+from aml_salvage import services
+from aml_salvage.models import MSG_PATIENT_IDENTIFIER, Consult, ConsultImmutable
+from tests.factories import YOUNG_FIT, build
+from tests.web.conftest import post_data, saved_consult
+
+pytestmark = pytest.mark.django_db
+
+SAVE = reverse("consult_create")
+
+
+def save(client, workup=None, **fields):
+    return client.post(SAVE, post_data(workup, **fields))
+
+
+def result_for(workup=YOUNG_FIT):
+    return services.consult_evaluate(workup=services.workup_parse(data=workup))
+
+
+def option_with_tier(tier: str, workup=YOUNG_FIT):
+    return next(o for o in result_for(workup).options if o.tier == tier)
+
+
+# --- saving ------------------------------------------------------------------------------------------------
+
+def test_saving_stores_the_snapshot_and_shows_it(client_for, author, team):
+    preferred = option_with_tier("preferred")
+    response = save(client_for(author), chosen_option_id=preferred.id, patient_identifier="MRN-77",
+                    notes="Discussed at tumour board.")
+    consult = Consult.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("consult_detail", args=[consult.pk])
+    assert consult.team == team and consult.author == author
+    assert consult.workup == services.workup_parse(data=YOUNG_FIT).model_dump(mode="json")
+    assert consult.result == result_for().model_dump(mode="json")
+    assert consult.kb_version == services.knowledge_get().version
+    assert (consult.chosen_option_id, consult.chosen_option_tier) == (preferred.id, "preferred")
+    assert consult.patient_identifier == "MRN-77" and consult.notes == "Discussed at tumour board."
+    assert consult.override_reason == ""
+
+
+def test_choosing_a_non_preferred_option_requires_the_override_reason(client_for, author):
+    alternative = option_with_tier("alternative")
+    response = save(client_for(author), chosen_option_id=alternative.id, override_reason="")
+    body = response.content.decode()
+    assert response.status_code == 200 and not Consult.objects.exists()
+    error = re.search(r'<div id="err-override_reason" class="field-error">(.*?)</div>', body, re.S).group(1)
+    assert "not preferred" in error and alternative.name in error
+    assert 'name="age_years" value="30"' in body, "the workup is kept"
+    assert f'<option value="{alternative.id}" selected>' in body, "the choice is kept"
+
+
+def test_override_reason_is_recorded_with_the_tier_at_the_time(client_for, author):
+    not_recommended = option_with_tier("not_recommended")
+    save(client_for(author), chosen_option_id=not_recommended.id, override_reason="Patient preference; trial access.")
+    consult = Consult.objects.get()
+    assert consult.chosen_option_tier == "not_recommended"
+    assert consult.override_reason == "Patient preference; trial access."
+
+
+def test_a_clinician_without_a_team_cannot_save(client_for, loner):
+    response = save(client_for(loner), chosen_option_id=option_with_tier("preferred").id)
+    body = response.content.decode()
+    assert response.status_code == 200 and not Consult.objects.exists()
+    assert service.MSG_NO_TEAM.split(":")[0] in body
+    assert "belongs to no care team" in body  # also said before trying, in the save panel
+
+
+@pytest.mark.parametrize("identifier", ["John Smith", "a" * 33, "-AB", "AB/12"])
+def test_patient_identifier_is_an_mrn_or_initials_never_a_name(client_for, author, identifier):
+    response = save(client_for(author), chosen_option_id=option_with_tier("preferred").id,
+                    patient_identifier=identifier)
+    assert response.status_code == 200 and not Consult.objects.exists()
+    body = response.content.decode()
+    assert re.search(r'<div id="err-patient_identifier" class="field-error"><p>[^<]+', body)
+
+
+def test_identifier_rule_is_worded_for_the_clinician(author):
+    with pytest.raises(service.ConsultInvalid) as exc:
+        saved_consult(author, patient_identifier="Jane Doe")
+    assert exc.value.errors["patient_identifier"] == [MSG_PATIENT_IDENTIFIER]
+
+
+def test_the_option_must_be_chosen(client_for, author):
+    response = save(client_for(author), chosen_option_id="")
+    assert response.status_code == 200 and not Consult.objects.exists()
+    assert re.search(r'<div id="err-chosen_option_id" class="field-error"><p>', response.content.decode())
+
+
+def test_an_invalid_workup_is_not_saved_and_errors_show_beside_fields(client_for, author):
+    response = save(client_for(author), build(YOUNG_FIT, **{"patient.age_years": 15}), chosen_option_id="mec")
+    assert response.status_code == 200 and not Consult.objects.exists()
+    assert "AML Salvage is for adults" in response.content.decode()
+
+
+# --- immutability ------------------------------------------------------------------------------------------
+
+def test_a_saved_consult_cannot_be_changed_or_deleted(consult):
+    consult.notes = "edited later"
+    with pytest.raises(ConsultImmutable):
+        consult.save()
+    with pytest.raises(ConsultImmutable):
+        consult.delete()
+    with pytest.raises(ConsultImmutable):
+        Consult.objects.filter(pk=consult.pk).update(notes="bulk edit")
+    with pytest.raises(ConsultImmutable):
+        Consult.objects.filter(pk=consult.pk).delete()
+    assert Consult.objects.get(pk=consult.pk).notes == ""
+
+
+def test_the_snapshot_is_shown_as_saved_never_recomputed(client_for, author, consult, monkeypatch):
+    class LaterKnowledge:
+        version = "2099.1.1"
+        regimens = services.knowledge_get().regimens
+
+    def no_recompute(**kwargs):
+        raise AssertionError("a saved consult must not be re-evaluated")
+
+    monkeypatch.setattr(services, "consult_evaluate", no_recompute)
+    monkeypatch.setattr(services, "knowledge_get", lambda: LaterKnowledge)
+    body = client_for(author).get(reverse("consult_detail", args=[consult.pk])).content.decode()
+    assert consult.kb_version in body and "the knowledge base is now 2099.1.1" in body
+    assert body.count("data-option=") == len(consult.result["options"])
+
+
+def test_detail_shows_workup_choice_and_result(client_for, teammate, consult):
+    body = client_for(teammate).get(reverse("consult_detail", args=[consult.pk])).content.decode()
+    assert "MRN-1001" in body and "Read-only snapshot" in body
+    assert "<form" not in body.split('<main id="main"')[1], "no inputs on a snapshot"
+    assert f'id="option-{consult.chosen_option_id}"' in body and "chosen" in body
+    assert ">Age</dt><dd>30 years</dd>" in body
+    assert "{# PDF link #}" not in body and reverse("consult_pdf", args=[consult.pk]) in body
+
+
+# --- revisions ---------------------------------------------------------------------------------------------
+
+def test_revise_prefills_the_workspace_from_the_snapshot(client_for, teammate, author):
+    original = saved_consult(author, build(YOUNG_FIT, **{"genetics.flt3_itd": True, "patient.age_years": 41}),
+                             patient_identifier="MRN-9")
+    body = client_for(teammate).get(reverse("consult_revise", args=[original.pk])).content.decode()
+    assert 'name="age_years" value="41"' in body
+    assert re.search(r'<input type="checkbox" name="flt3_itd"[^>]* checked', body)
+    assert f'<input type="hidden" name="revision_of" value="{original.pk}"' in body
+    assert 'name="patient_identifier" value="MRN-9"' in body
+    assert f'hx-post="{reverse("consult_revise", args=[original.pk])}"' in body
+    assert re.search(r'data-option="gilteritinib" data-tier="preferred"', body), "re-evaluated on arrival"
+
+
+def test_revise_htmx_update_returns_the_fragment(client_for, author, consult):
+    response = client_for(author).post(reverse("consult_revise", args=[consult.pk]), post_data(),
+                                       HTTP_HX_REQUEST="true")
+    assert 'id="result-panel"' in response.content.decode() and b"<html" not in response.content
+
+
+def test_a_revision_is_a_new_consult_linked_to_the_old(client_for, teammate, consult):
+    client = client_for(teammate)
+    workup = build(YOUNG_FIT, **{"genetics.flt3_itd": True})
+    response = save(client, workup, chosen_option_id="gilteritinib", revision_of=str(consult.pk),
+                    patient_identifier="MRN-1001")
+    revision = Consult.objects.exclude(pk=consult.pk).get()
+    assert response["Location"] == reverse("consult_detail", args=[revision.pk])
+    assert revision.revision_of == consult and revision.author == teammate
+    old = Consult.objects.get(pk=consult.pk)
+    assert old.workup["genetics"]["flt3_itd"] is False and old.result == consult.result
+    assert f"consult {consult.pk}" in client.get(reverse("consult_detail", args=[revision.pk])).content.decode()
+    assert f"consult {revision.pk}" in client.get(reverse("consult_detail", args=[consult.pk])).content.decode()
+
+
+# --- the list ----------------------------------------------------------------------------------------------
+
+def test_list_is_the_teams_consults_newest_first(client_for, author, teammate, outsider):
+    first = saved_consult(author, patient_identifier="AB")
+    second = saved_consult(teammate, patient_identifier="CD")
+    saved_consult(outsider, patient_identifier="ZZ-OTHER")
+    body = client_for(author).get(reverse("consult_list")).content.decode()
+    assert body.index(f"Consult {second.pk}<") < body.index(f"Consult {first.pk}<")
+    assert "ZZ-OTHER" not in body
+
+
+def test_list_is_searchable_by_identifier(client_for, author):
+    saved_consult(author, patient_identifier="MRN-12345")
+    saved_consult(author, patient_identifier="JD")
+    body = client_for(author).get(reverse("consult_list"), {"q": "mrn-123"}).content.decode()
+    assert "MRN-12345" in body and ">JD<" not in body
+    empty = client_for(author).get(reverse("consult_list"), {"q": "nobody"}).content.decode()
+    assert "No consult has an identifier containing" in empty
+
+
+def test_list_pages(client_for, author):
+    from aml_salvage.views.consults import CONSULTS_PER_PAGE
+
+    parsed = services.workup_parse(data=YOUNG_FIT)
+    result = services.consult_evaluate(workup=parsed)
+    preferred = next(o for o in result.options if o.tier == "preferred").id
+    for i in range(CONSULTS_PER_PAGE + 1):
+        service.consult_create(author=author, workup=parsed, result=result, chosen_option_id=preferred,
+                               patient_identifier=f"P{i}")
+    client = client_for(author)
+    assert "Page 1 of 2" in client.get(reverse("consult_list")).content.decode()
+    assert ">P0<" in client.get(reverse("consult_list"), {"page": 2}).content.decode()
+
+
+# --- the service -------------------------------------------------------------------------------------------
+
+def test_consult_meta_gives_the_pdf_its_header_facts(author, consult):
+    meta = service.consult_meta(consult=consult)
+    assert meta.consult_id == consult.pk and meta.patient_identifier == "MRN-1001"
+    assert meta.age_years == 30 and meta.sex == "female" and meta.clinician == "Alice"
+    assert meta.chosen_option_tier == "preferred" and meta.chosen_option_name
+    assert meta.override_reason is None

@@ -1,0 +1,232 @@
+"""The consult workspace: the form in sections, the live (HTMX) result fragment, field errors beside the
+field without losing what was typed, the same result without JavaScript, and the page-weight budget."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+from aml_salvage.domain.errors import MSG_ADULTS_ONLY
+from aml_salvage.domain.knowledge import OPTION_IDS
+from aml_salvage.forms import FIELD_PATHS, SECTIONS
+from tests.factories import YOUNG_FIT, build
+from tests.web.conftest import post_data
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+FRAGMENT_GZIP_BUDGET = 40_000  # bytes on the wire for one live update
+PAGE_BUDGET = 150_000  # the workspace page with its CSS and htmx, uncompressed
+
+
+@pytest.fixture
+def client(client_for, author):
+    return client_for(author)
+
+
+def live(client, data):
+    return client.post(reverse("workspace"), data, **HX)
+
+
+def tier_of(body: str, option_id: str) -> str | None:
+    match = re.search(rf'data-option="{re.escape(option_id)}" data-tier="([a-z_]+)"', body)
+    return match.group(1) if match else None
+
+
+def field_error(body: str, name: str) -> str:
+    match = re.search(rf'<div id="err-{name}" class="field-error"[^>]*>(.*?)</div>', body, re.S)
+    assert match, f"no error container for {name}"
+    return match.group(1)
+
+
+# --- the page --------------------------------------------------------------------------------------------
+
+def test_workspace_shows_the_workup_in_sections_with_labels_tied_to_inputs(client):
+    body = client.get(reverse("workspace")).content.decode()
+    for section in SECTIONS:
+        assert f"<legend>{section.title}</legend>" in body
+    for name in FIELD_PATHS:
+        assert re.search(rf'<label[^>]* for="id_{name}"', body), f"no label for {name}"
+        assert f'id="id_{name}"' in body
+        assert f'id="err-{name}"' in body
+    for unit in ("µmol/L", "mg/dL", ">cm<", "kg, actual body weight"):
+        assert unit in body
+    assert "Fill in the workup" in body
+
+
+def test_defaults_are_sensible_and_judgements_are_not_presumed(client):
+    body = client.get(reverse("workspace")).content.decode()
+    assert re.search(r'<option value="relapse" selected>', body)
+    assert re.search(rf'<option value="{settings.AML_SALVAGE_DEFAULT_JURISDICTION}" selected>', body)
+    assert re.search(r'<option value="mosteller" selected>', body)
+    assert re.search(r'<option value="none" selected>', body)  # CYP3A4 inhibitor
+    # Fitness and goals of care are the clinician's judgement: no default answer.
+    for name in ("fit_for_intensive_chemo", "goals_of_care", "sex"):
+        select = re.search(rf'<select name="{name}".*?</select>', body, re.S).group(0)
+        assert re.search(r'<option value="" selected>', select), name
+
+
+def test_htmx_is_served_from_our_static_files_and_nothing_from_another_host(client):
+    body = client.get(reverse("workspace")).content.decode()
+    assert '/static/django_htmx/htmx-2.min.js' in body
+    assert "htmx-4" not in body
+    assert not re.search(r'(src|href)="(https?:)?//', body), "an asset from another host"
+    assert 'hx-headers=\'{"X-CSRFToken": "' in body
+    assert 'hx-post="/"' in body and "delay:400ms" in body
+
+
+def test_workspace_page_with_assets_stays_within_budget(client):
+    page = len(client.get(reverse("workspace")).content)
+    assets = sum(Path(finders.find(p)).stat().st_size for p in ("css/app.css", "django_htmx/htmx-2.min.js"))
+    assert page + assets <= PAGE_BUDGET, f"page {page} + assets {assets} bytes"
+
+
+# --- the live update (HTMX) ------------------------------------------------------------------------------
+
+def test_htmx_update_returns_only_the_result_fragment(client):
+    response = live(client, post_data())
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="result-panel"' in body
+    assert "<html" not in body and "<form" not in body
+    assert "<input" not in body and "<select" not in body, "inputs are never re-rendered by a live update"
+    for name in FIELD_PATHS:  # every error container is refreshed (emptied when fixed)
+        assert f'<div id="err-{name}" class="field-error" hx-swap-oob="true">' in body
+    assert 'id="result-status" hx-swap-oob="innerHTML"' in body
+
+
+def test_htmx_fragment_shows_the_whole_result(client):
+    body = live(client, post_data()).content.decode()
+    for option_id in OPTION_IDS:
+        assert tier_of(body, option_id), f"{option_id} missing: no option is ever hidden"
+    assert body.count("data-option=") == len(OPTION_IDS)
+    for heading in ("Assessment", "Actions", "Options by tier", "References"):
+        assert f">{heading}</h3>" in body
+    assert "BSA" in body and "CrCl" in body and "EPI" in body
+    assert "Doses for this patient — Height 165 cm, weight 60 kg, BSA 1.66 m²" in body
+
+
+def test_not_recommended_options_are_collapsed_with_their_reason_in_the_summary(client):
+    body = live(client, post_data()).content.decode()
+    block = re.search(r'<details class="option option-collapsed tier-not_recommended[^"]*" id="option-gilteritinib".*?'
+                      r'<summary>(.*?)</summary>', body, re.S)
+    assert block, "gilteritinib (no FLT3 mutation) is collapsed"
+    summary = block.group(1)
+    assert "Not recommended" in summary and "R-" in summary and "FLT3" in summary
+
+
+def test_tiers_are_labelled_in_words_and_shapes_not_colour_alone(client):
+    body = live(client, post_data()).content.decode()
+    for label, icon in (("Preferred", "★"), ("Alternative", "◆"), ("Consider", "○"), ("Not recommended", "✕")):
+        assert re.search(rf'<span class="tier-icon" aria-hidden="true">{icon}</span>\s*{label}', body), label
+
+
+def test_live_update_fragment_is_small_on_the_wire(client):
+    response = client.post(reverse("workspace"), post_data(), HTTP_ACCEPT_ENCODING="gzip", **HX)
+    assert response["Content-Encoding"] == "gzip"
+    size = len(response.content)
+    assert size <= FRAGMENT_GZIP_BUDGET, f"{size} bytes compressed"
+    assert 'id="result-panel"' in gzip.decompress(response.content).decode()
+
+
+def test_flt3_itd_makes_gilteritinib_preferred(client):
+    before = live(client, post_data()).content.decode()
+    after = live(client, post_data(build(YOUNG_FIT, **{"genetics.flt3_itd": True}))).content.decode()
+    assert tier_of(before, "gilteritinib") == "not_recommended"
+    assert tier_of(after, "gilteritinib") == "preferred"
+    assert "Target: FLT3-ITD" in after
+
+
+def test_article_disagreements_are_visible(client):
+    """Where DT20 and FRC25 differ, both views are shown (some workup makes the engine report one)."""
+    workups = [
+        build(YOUNG_FIT, **{"disease.cr1_duration_months": 4, "genetics.eln2022_risk": "adverse"}),
+        build(YOUNG_FIT, **{"genetics.idh2": True}),
+        build(YOUNG_FIT, **{"disease.cr1_duration_months": 4, "genetics.tp53": True}),
+    ]
+    from aml_salvage import services
+
+    for workup in workups:
+        result = services.consult_evaluate(workup=services.workup_parse(data=workup))
+        if any(o.views for o in result.options):
+            body = live(client, post_data(workup)).content.decode()
+            assert "The articles differ:" in body
+            return
+    pytest.fail("none of these workups produces an article disagreement any more: pick one that does")
+
+
+# --- errors beside the field, nothing typed lost -----------------------------------------------------------
+
+def test_htmx_error_is_shown_beside_the_field_in_words(client):
+    body = live(client, post_data(build(YOUNG_FIT, **{"patient.age_years": 15}))).content.decode()
+    assert MSG_ADULTS_ONLY in field_error(body, "age_years")
+    assert "data-option=" not in body, "no result while the workup is invalid"
+    assert "No result yet" in body
+    assert "to correct" in body  # the live status line
+
+
+def test_htmx_fields_not_yet_filled_are_listed_not_flagged(client):
+    body = live(client, {"age_years": "44", "disease_status": "relapse", "relapse_number": "1",
+                         "jurisdiction": "CA", "bsa_formula": "mosteller", "creatinine_unit": "umol/L",
+                         "cyp3a4_inhibitor": "none"}).content.decode()
+    assert field_error(body, "sex") == ""  # untouched: not flagged beside the input yet
+    assert "Still needed" in body
+    assert '<a href="#id_sex">Sex</a>' in body
+    assert '<a href="#id_cr1_duration_months">' in body  # required for relapse, said in the panel
+
+
+def test_plain_submit_shows_errors_beside_fields_and_keeps_typed_values(client):
+    data = post_data(build(YOUNG_FIT, **{"patient.age_years": 15}))
+    data["other_mutations"] = "DNMT3A, W T1!"
+    response = client.post(reverse("workspace"), data)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" in body
+    assert MSG_ADULTS_ONLY in field_error(body, "age_years")
+    assert re.search(r'<input type="number" name="age_years" value="15"[^>]*aria-invalid="true"', body)
+    assert 'value="DNMT3A, W T1!"' in body
+    assert "not a valid gene symbol" in field_error(body, "other_mutations")
+    assert "‘T1!’" in field_error(body, "other_mutations")
+
+
+def test_contradiction_is_shown_beside_the_field_to_correct(client):
+    data = post_data(build(YOUNG_FIT, **{"disease.months_since_hct": 6}))
+    body = client.post(reverse("workspace"), data).content.decode()
+    assert "prior allogeneic HCT is not ticked" in field_error(body, "months_since_hct")
+
+
+def test_text_that_is_not_a_number_is_refused_in_words(client):
+    data = post_data()
+    data["height_cm"] = "165 cm"
+    body = live(client, data).content.decode()
+    assert "Enter a number" in field_error(body, "height_cm")
+
+
+def test_creatinine_units_are_converted_and_checked(client):
+    in_umol = live(client, post_data()).content.decode()
+    in_mg = live(client, post_data(build(YOUNG_FIT, **{"patient.creatinine": {"value": 0.905, "unit": "mg/dL"}})))
+    assert re.search(r"CrCl</dt><dd>86 mL/min", in_umol)
+    assert re.search(r"CrCl</dt><dd>86 mL/min", in_mg.content.decode())
+    wrong_unit = post_data(build(YOUNG_FIT, **{"patient.creatinine": {"value": 80, "unit": "mg/dL"}}))
+    assert "check the value and the unit" in field_error(live(client, wrong_unit).content.decode(), "creatinine_value")
+
+
+def test_empty_creatinine_means_renal_function_not_assessed(client):
+    body = live(client, post_data(build(YOUNG_FIT, **{"patient.creatinine": None}))).content.decode()
+    assert "not assessed" in body
+
+
+# --- without JavaScript -------------------------------------------------------------------------------------
+
+def test_plain_submit_renders_the_same_result_as_the_live_update(client):
+    page = client.post(reverse("workspace"), post_data()).content.decode()
+    fragment = live(client, post_data()).content.decode()
+    assert "<html" in page and 'name="age_years"' in page
+    for option_id in OPTION_IDS:
+        assert tier_of(page, option_id) == tier_of(fragment, option_id)
+    assert "Update result" in page and 'formaction="/consults/new/"' in page
