@@ -1,0 +1,365 @@
+"""The printable consult summary: HTML first (viewable in a browser for checking), then PDF from it.
+
+The page, the PDF and the JSON are fed by one service (``consult_evaluate``) and one formatting
+(``presentation``); this module only arranges them for paper. Rendering never touches the network:
+the URL fetcher serves files under the repository's ``static/`` directory and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .domain.result import TIER_LABELS, ConsultResult, OptionResult, ReferenceOut, WarningOut
+from .domain.workup import Workup
+from .presentation import ConsultMeta, consult_present, number, unit_label
+
+__all__ = [
+    "PAPER_SIZES", "URLRefused", "StaticOnlyFetcher", "workup_rows", "render_consult_html",
+    "render_consult_pdf", "consult_pdf", "consult_meta_build", "static_root", "paper_size",
+]
+
+TEMPLATE = "print/consult.html"
+PRINT_CSS = "css/print.css"
+# CSS page sizes by setting value; anything else is a configuration error, not a silent default.
+PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+# Options printed with full detail (evidence table, dose table, warnings); the others get a compact form.
+DETAILED_TIERS = ("preferred", "alternative")
+
+URL_REFUSED = "refused {url!r}: the consult PDF only loads files under {root}"
+
+
+class URLRefused(ValueError):
+    """A resource outside the static directory (or any network URL) was requested while rendering."""
+
+
+def static_root() -> Path:
+    return Path(settings.BASE_DIR) / "static"
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve ``file:`` URLs inside ``root`` and inline ``data:`` URLs; refuse everything else.
+
+    ``fail_on_errors`` makes a refusal stop the render: a summary silently missing a stylesheet or an
+    image is worse than no summary (WeasyPrint would otherwise log the error and carry on).
+    """
+
+    def __init__(self, *, root: Path | None = None):
+        super().__init__(allowed_protocols=("file", "data"), allow_redirects=False, fail_on_errors=True)
+        self.root = (root or static_root()).resolve()
+
+    def local_path(self, url: str) -> Path:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise URLRefused(URL_REFUSED.format(url=url, root=self.root))
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise URLRefused(URL_REFUSED.format(url=url, root=self.root))
+        return path
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        path = self.local_path(url)
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+
+# --- The compact workup table --------------------------------------------------------------------
+# NOTE for the lead: workup_rows() formats workup values for display and would sit better in
+# presentation.py (the web consult page can show the same table). It lives here only because this
+# change could not touch presentation.py; moving it needs no code change beyond the import.
+
+_STATUS = {"primary_refractory": "Primary refractory", "relapse": "Relapse", "mrd_relapse": "MRD relapse"}
+_GOALS = {"curative": "Curative", "disease_control": "Disease control", "comfort": "Comfort"}
+_CYTO = {"inv16_t16_16": "inv(16)/t(16;16)", "t8_21": "t(8;21)", "other": "Other"}
+_JURISDICTION = {"CA": "Canada", "US": "United States"}
+_CYP3A4 = {"none": "None", "posaconazole": "Posaconazole", "strong": "Strong CYP3A4 inhibitor",
+           "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor"}
+_UNIT = {"umol/L": "µmol/L"}
+_LESIONS = (("flt3_itd", "FLT3-ITD"), ("flt3_tkd", "FLT3-TKD"), ("idh1", "IDH1"), ("idh2", "IDH2"),
+            ("npm1", "NPM1"), ("kmt2a_rearranged", "KMT2A-r"), ("tp53", "TP53"))
+_PRIOR = (("intensive_chemo", "intensive chemotherapy"), ("hma", "HMA"), ("venetoclax", "venetoclax"),
+          ("venetoclax_failure", "venetoclax failure"), ("gilteritinib", "gilteritinib"),
+          ("other_flt3_inhibitor", "other FLT3 inhibitor"), ("idh_inhibitor", "IDH inhibitor"),
+          ("menin_inhibitor", "menin inhibitor"), ("gemtuzumab", "gemtuzumab"))
+NOT_RECORDED = "not recorded"
+
+
+def _yes_no(value: bool | None, unknown: str = NOT_RECORDED) -> str:
+    return unknown if value is None else ("Yes" if value else "No")
+
+
+def _or_none(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def workup_rows(workup: Workup) -> list[tuple[str, str, str]]:
+    """The workup as (section, label, value) rows for a compact table; every field appears once."""
+    p, d, g, t, c, prior = (workup.patient, workup.disease, workup.genetics, workup.transplant,
+                            workup.context, workup.prior_therapy)
+    creat = p.creatinine
+    rows = [
+        ("Patient", "Age", f"{p.age_years} years"),
+        ("Patient", "Sex", p.sex),
+        ("Patient", "Height / weight", f"{number(p.height_cm, 1)} cm / {number(p.weight_kg, 1)} kg"),
+        ("Patient", "ECOG", str(p.ecog)),
+        ("Patient", "Creatinine",
+         f"{number(creat.value)} {_UNIT.get(creat.unit, creat.unit)}" if creat else NOT_RECORDED),
+        ("Patient", "Fit for intensive chemotherapy", _yes_no(workup.fit_for_intensive_chemo)),
+        ("Patient", "Active infection", _yes_no(workup.active_infection)),
+        ("Patient", "Goals of care", _GOALS[workup.goals_of_care]),
+        ("Disease", "Status", _STATUS[d.status]),
+        ("Disease", "Relapse number", str(d.relapse_number) if d.relapse_number else "—"),
+        ("Disease", "CR1 duration",
+         f"{number(d.cr1_duration_months, 1)} months" if d.cr1_duration_months is not None else "—"),
+        ("Disease", "Prior allogeneic HCT",
+         f"Yes, {number(d.months_since_hct, 1)} months ago" if d.prior_allo_hct else "No"),
+        ("Disease", "Marrow blasts",
+         f"{number(d.marrow_blasts_pct, 1)}%" if d.marrow_blasts_pct is not None else NOT_RECORDED),
+        ("Disease", "Circulating blasts", _yes_no(d.circulating_blasts)),
+        ("Disease", "Extramedullary", _yes_no(d.extramedullary)),
+        ("Disease", "WBC",
+         f"{number(d.wbc_10e9_per_l, 1)} ×10⁹/L" if d.wbc_10e9_per_l is not None else NOT_RECORDED),
+        ("Disease", "Needs urgent cytoreduction", _yes_no(d.needs_urgent_cytoreduction)),
+        ("Disease", "Intensive induction cycles",
+         str(d.intensive_induction_cycles) if d.intensive_induction_cycles is not None else NOT_RECORDED),
+        ("Genetics", "Re-tested at relapse", _yes_no(g.retested_at_relapse)),
+        ("Genetics", "Detected", _or_none([name for key, name in _LESIONS if getattr(g, key)])),
+        ("Genetics", "Not detected", _or_none([name for key, name in _LESIONS if not getattr(g, key)])),
+        ("Genetics", "CD33 positive", _yes_no(g.cd33_positive)),
+        ("Genetics", "ELN 2022 risk", g.eln2022_risk or NOT_RECORDED),
+        ("Genetics", "Cytogenetics at diagnosis",
+         _CYTO[g.diagnosis_cytogenetics] if g.diagnosis_cytogenetics else NOT_RECORDED),
+        ("Genetics", "Other mutations", _or_none(list(g.other_mutations))),
+        ("Prior therapy", "Received", _or_none([name for key, name in _PRIOR if getattr(prior, key)])),
+        ("Prior therapy", "Not received",
+         _or_none([name for key, name in _PRIOR if not getattr(prior, key) and key != "venetoclax_failure"])),
+        ("Transplant", "HCT candidate", _yes_no(t.candidate, "not assessed")),
+        ("Transplant", "Donor available", _yes_no(t.donor_available, "unknown")),
+        ("Context", "Jurisdiction", _JURISDICTION[c.jurisdiction]),
+        ("Context", "Clinical trial available", _yes_no(c.clinical_trial_available)),
+        ("Context", "CYP3A4/P-gp inhibitor", _CYP3A4[c.cyp3a4_inhibitor]),
+        ("Context", "BSA formula", c.bsa_formula.title()),
+    ]
+    return rows
+
+
+# --- Layout helpers (arrangement for paper, no clinical formatting) -------------------------------
+
+@dataclass(frozen=True)
+class PrintedWarning:
+    number: int  # printed as W<number>; each option's heading lists the numbers that apply to it
+    warning: WarningOut
+
+
+@dataclass(frozen=True)
+class PrintedOption:
+    option: OptionResult
+    detailed: bool  # evidence, dose table and warnings printed in full
+    chosen: bool
+    warning_numbers: list[int]
+
+    @property
+    def lead(self) -> bool:
+        """Summary, duration and availability note too: the preferred and the chosen options."""
+        return self.chosen or self.option.tier == "preferred"
+
+    @property
+    def availability_note(self) -> bool:
+        return self.lead or self.option.availability != "available"
+
+
+@dataclass(frozen=True)
+class PrintedTier:
+    tier: str
+    label: str
+    description: str
+    detailed: list[PrintedOption]
+    compact: list[PrintedOption]
+
+    @property
+    def count(self) -> int:
+        return len(self.detailed) + len(self.compact)
+
+
+def _warnings_index(options: list[OptionResult]) -> tuple[list[PrintedWarning], dict[str, list[int]]]:
+    """Each warning once, numbered W1.. in order of first use, and each option's numbers: many
+    regimens share a warning (venetoclax TLS, cytarabine cerebellar toxicity), printed once it saves
+    a third of a page and reads the same."""
+    order: dict[str, PrintedWarning] = {}
+    by_option: dict[str, list[int]] = {}
+    for option in options:
+        for w in option.warning_details:
+            if w.id not in order:
+                order[w.id] = PrintedWarning(number=len(order) + 1, warning=w)
+            by_option.setdefault(option.id, []).append(order[w.id].number)
+    return list(order.values()), by_option
+
+
+@dataclass(frozen=True)
+class DoseLegend:
+    """What every printed dose table shares, stated once above them instead of on every line."""
+
+    basis: str | None  # the patient's dosing basis, when identical for all printed options
+    rounding: list[tuple[str, str]]  # (unit label, rounding rule) factored out of the lines
+
+
+def _factor_doses(options: list[OptionResult]) -> tuple[dict[str, OptionResult], DoseLegend]:
+    """Display copies of the options with the repeated rounding rule taken off each dose line.
+
+    A rule is taken off only when every printed line in that unit has the very same rule, so the
+    legend ('mg/m² doses: nearest 1 mg below 100 mg, ...') reads back without ambiguity; a line with
+    any other rule keeps it. Nothing is recomputed: the lines are the engine's, minus repeated words.
+    """
+    by_unit: dict[str, set[str | None]] = {}
+    for o in options:
+        for line in o.doses:
+            by_unit.setdefault(line.unit or "", set()).add(line.rounding)
+    shared = {unit: next(iter(rules)) for unit, rules in by_unit.items() if len(rules) == 1 and None not in rules}
+    copies = {
+        o.id: o.model_copy(update={"doses": [
+            line.model_copy(update={"rounding": None}) if shared.get(line.unit or "") == line.rounding else line
+            for line in o.doses
+        ]})
+        for o in options
+    }
+    bases = {o.dosing_basis.text for o in options if o.doses and o.dosing_basis}
+    legend = DoseLegend(
+        basis=next(iter(bases)) if len(bases) == 1 else None,
+        rounding=[(f"{unit_label(u)} doses" if u else "Doses", rule) for u, rule in shared.items()],
+    )
+    return copies, legend
+
+
+def _printed_tiers(tier_groups, *, chosen_id: str | None) -> tuple[list[PrintedTier], list[PrintedWarning],
+                                                                   DoseLegend]:
+    """consult_present's tier groups, each option marked for full or compact printing. The chosen
+    option is always printed in full, whatever its tier."""
+    detailed = [o for g in tier_groups for o in g.options if g.tier in DETAILED_TIERS or o.id == chosen_id]
+    warnings, numbers = _warnings_index(detailed)
+    copies, legend = _factor_doses(detailed)
+    tiers = []
+    for g in tier_groups:
+        printed = [PrintedOption(option=copies.get(o.id, o), detailed=o.id in copies, chosen=o.id == chosen_id,
+                                 warning_numbers=sorted(numbers.get(o.id, []))) for o in g.options]
+        tiers.append(PrintedTier(tier=g.tier, label=g.label, description=g.description,
+                                 detailed=[p for p in printed if p.detailed],
+                                 compact=[p for p in printed if not p.detailed]))
+    return tiers, warnings, legend
+
+
+def _printed_references(result: ConsultResult, tiers: list[PrintedTier],
+                        warnings: list[PrintedWarning]) -> list[ReferenceOut]:
+    """The references the summary cites, in the result's numbering (so [n] matches the web page and
+    the JSON). A reference cited only by content left off paper (say, the evidence of an option set
+    aside) is not listed; the EPI's sources are, as the EPI is printed."""
+    cited: set[str] = set()
+    if result.assessment.epi:
+        cited.update(result.assessment.epi.sources)
+    for action in result.actions:
+        cited.update(action.sources)
+    for tier in tiers:
+        for p in tier.detailed + tier.compact:
+            o = p.option
+            for rule in o.rules:
+                cited.update(rule.sources)
+            if p.detailed or tier.tier == "consider":
+                cited.update(ev.reference for ev in o.evidence)
+            if p.detailed and p.availability_note:
+                cited.update(o.availability_detail.sources)
+    for pw in warnings:
+        cited.update(pw.warning.sources)
+    return [r for r in result.references if r.id in cited]
+
+
+def _local_datetime(iso: str) -> str:
+    """'2026-11-21 14:32 EST' in the institution's time zone (settings.TIME_ZONE)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    zone = ZoneInfo(settings.TIME_ZONE)
+    moment = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+    return moment.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def paper_size(paper: str | None = None) -> str:
+    """The CSS page size for 'letter' or 'a4' (default: settings.AML_SALVAGE_PAPER_SIZE)."""
+    key = (paper or settings.AML_SALVAGE_PAPER_SIZE or "letter").strip().lower()
+    if key not in PAPER_SIZES:
+        raise ImproperlyConfigured(f"AML_SALVAGE_PAPER_SIZE must be one of {sorted(PAPER_SIZES)}, not {key!r}")
+    return PAPER_SIZES[key]
+
+
+@functools.cache
+def _print_css(path: Path, mtime: float) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def print_css() -> str:
+    """The print stylesheet, inlined so the HTML is self-contained (a saved file looks right too)."""
+    path = static_root() / PRINT_CSS
+    return _print_css(path, path.stat().st_mtime)
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultMeta,
+                        paper: str | None = None) -> str:
+    """The consult summary as a standalone HTML document (print CSS inlined)."""
+    present = consult_present(result=result)
+    tiers, warnings, legend = _printed_tiers(present["tier_groups"], chosen_id=meta.chosen_option_id)
+    context = {
+        **present,
+        "meta": meta,
+        "generated_display": _local_datetime(meta.generated_at),
+        "chosen_tier_label": TIER_LABELS.get(meta.chosen_option_tier or "", meta.chosen_option_tier),
+        "workup_rows": workup_rows(workup),
+        "printed_tiers": tiers,
+        "warnings": warnings,
+        "printed_references": _printed_references(result, tiers, warnings),
+        "dose_legend": legend,
+        "option_count": len(result.options),
+        "paper_size": paper_size(paper),
+        "print_css": mark_safe(print_css()),  # our own file, not user input
+    }
+    return render_to_string(TEMPLATE, context)
+
+
+def render_consult_pdf(*, html: str, base_url: str | None = None) -> bytes:
+    """PDF bytes from the summary's HTML; only files under static/ can be loaded."""
+    fetcher = StaticOnlyFetcher()
+    base = base_url or fetcher.root.as_uri() + "/"
+    return HTML(string=html, base_url=base, url_fetcher=fetcher).write_pdf()
+
+
+def consult_pdf(*, result: ConsultResult, workup: Workup, meta: ConsultMeta, paper: str | None = None) -> bytes:
+    return render_consult_pdf(html=render_consult_html(result=result, workup=workup, meta=meta, paper=paper))
+
+
+def consult_meta_build(*, workup: Workup, generated_at: datetime | None = None, **fields) -> ConsultMeta:
+    """Meta for a summary printed outside a saved consult (the command line): institution from
+    settings, age and sex from the workup, the time now in the institution's zone."""
+    moment = timezone.localtime(generated_at or timezone.now())
+    return ConsultMeta(
+        institution=settings.AML_SALVAGE_INSTITUTION,
+        generated_at=moment.isoformat(timespec="minutes"),
+        age_years=workup.patient.age_years,
+        sex=workup.patient.sex,
+        **fields,
+    )

@@ -1,0 +1,94 @@
+"""Consult-summary PDF render time: the first (cold) render in a fresh process, then the median of
+warm renders; pages and bytes. Not a test. Writes bench/pdf_results.json.
+
+    .venv/bin/python bench/pdf_bench.py [--runs 10] [--case PATH] [--paper letter|a4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CASE = ROOT.parent / "shared" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1
+TYPICAL_MAX_PAGES = 3
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="warm renders (default 10)")
+    parser.add_argument("--case", type=Path, default=DEFAULT_CASE, help="worked-case or workup JSON file")
+    parser.add_argument("--paper", choices=["letter", "a4"], default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "pdf_results.json")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aml_salvage.settings.dev")
+    import django
+
+    django.setup()
+    started = time.perf_counter()
+    from pypdf import PdfReader
+
+    from aml_salvage import pdf, services  # imports WeasyPrint (Pango, fontconfig)
+
+    import_s = time.perf_counter() - started
+
+    data = json.loads(args.case.read_text(encoding="utf-8"))
+    workup = services.workup_parse(data=data.get("workup", data))
+    result = services.consult_evaluate(workup=workup)  # knowledge base loaded here, outside the timings
+    meta = pdf.consult_meta_build(workup=workup, patient_identifier="BENCH-0001", clinician="Benchmark")
+
+    def render() -> tuple[float, float, bytes]:
+        t0 = time.perf_counter()
+        html = pdf.render_consult_html(result=result, workup=workup, meta=meta, paper=args.paper)
+        t1 = time.perf_counter()
+        document = pdf.render_consult_pdf(html=html)
+        return t1 - t0, time.perf_counter() - t1, document
+
+    cold_html, cold_pdf, document = render()
+    warm = [render() for _ in range(args.runs)]
+    pages = len(PdfReader(BytesIO(document)).pages)
+    figures = {
+        "case": args.case.stem,
+        "paper": args.paper or "setting",
+        "import_weasyprint_ms": ms(import_s),
+        "cold_total_ms": ms(cold_html + cold_pdf),
+        "cold_html_ms": ms(cold_html),
+        "cold_pdf_ms": ms(cold_pdf),
+        "warm_runs": args.runs,
+        "warm_median_total_ms": ms(statistics.median(h + p for h, p, _ in warm)),
+        "warm_median_html_ms": ms(statistics.median(h for h, _, _ in warm)),
+        "warm_median_pdf_ms": ms(statistics.median(p for _, p, _ in warm)),
+        "warm_min_total_ms": ms(min(h + p for h, p, _ in warm)),
+        "warm_max_total_ms": ms(max(h + p for h, p, _ in warm)),
+        "pages": pages,
+        "bytes": len(document),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+    }
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    if pages > TYPICAL_MAX_PAGES:
+        print(f"WARNING: {pages} pages; a typical consult must print on at most {TYPICAL_MAX_PAGES}")
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
