@@ -219,6 +219,47 @@ class DoseLegend:
     rounding: list[tuple[str, str]]  # (unit label, rounding rule) factored out of the lines
 
 
+SAME_AS_ABOVE = "as the line above"
+
+
+def _short_basis(line, assessment_bsa: str) -> str:
+    """The per-line basis on paper when the legend above states the full one (height, weight, BSA,
+    formula): the quantity the line was computed from, with its value."""
+    if line.unit == "mg/m2":
+        return f"BSA {assessment_bsa} m²"
+    if line.unit in ("mg", "mcg"):
+        return "flat dose"
+    return line.basis  # weight-based: 'actual body weight 60 kg' is already short
+
+
+def _dedupe_lines(lines, shared_rounding: dict, short_bsa: str | None = None) -> list:
+    """Display copies of one option's dose lines with repeated words taken off.
+
+    The rounding rule goes to the legend when every printed line in that unit shares it. On
+    consecutive lines of the same drug and schedule (a venetoclax ramp-up), identical adjustments
+    and footnotes are printed on the first line and referred to on the next ones, so each
+    adjustment stays named on every line without repeating four sentences four times.
+    """
+    out = []
+    previous = None
+    for line in lines:
+        update = {}
+        if short_bsa is not None and line.unit in ("mg/m2", "mg", "mcg") and not (
+                line.unit == "mg/m2" and line.adjustments):
+            update["basis"] = _short_basis(line, short_bsa)
+        if shared_rounding.get(line.unit or "") == line.rounding:
+            update["rounding"] = None
+        if previous is not None and previous.drug == line.drug and previous.schedule == line.schedule:
+            if line.adjustments and line.adjustments == previous.adjustments:
+                update["adjustments"] = [f"{SAME_AS_ABOVE} ({previous.days})"]
+            if line.notes and line.notes == previous.notes:
+                update["notes"] = []
+        out.append(line.model_copy(update=update) if update else line)
+        if not update.get("adjustments"):
+            previous = line
+    return out
+
+
 def _factor_doses(options: list[OptionResult]) -> tuple[dict[str, OptionResult], DoseLegend]:
     """Display copies of the options with the repeated rounding rule taken off each dose line.
 
@@ -231,19 +272,35 @@ def _factor_doses(options: list[OptionResult]) -> tuple[dict[str, OptionResult],
         for line in o.doses:
             by_unit.setdefault(line.unit or "", set()).add(line.rounding)
     shared = {unit: next(iter(rules)) for unit, rules in by_unit.items() if len(rules) == 1 and None not in rules}
-    copies = {
-        o.id: o.model_copy(update={"doses": [
-            line.model_copy(update={"rounding": None}) if shared.get(line.unit or "") == line.rounding else line
-            for line in o.doses
-        ]})
-        for o in options
-    }
     bases = {o.dosing_basis.text for o in options if o.doses and o.dosing_basis}
+    bsa_used = {f"{o.dosing_basis.bsa_used_m2:.2f}" for o in options if o.doses and o.dosing_basis}
+    short_bsa = next(iter(bsa_used)) if len(bases) == 1 and len(bsa_used) == 1 else None
+    copies = {o.id: o.model_copy(update={"doses": _dedupe_lines(o.doses, shared, short_bsa)}) for o in options}
     legend = DoseLegend(
         basis=next(iter(bases)) if len(bases) == 1 else None,
         rounding=[(f"{unit_label(u)} doses" if u else "Doses", rule) for u, rule in shared.items()],
     )
     return copies, legend
+
+
+NEWLY_DIAGNOSED_OMITTED = (
+    "{n} further evidence record(s) from newly diagnosed settings are in the app and the JSON; not R/R data."
+)
+
+
+def _paper_evidence(option: OptionResult, *, chosen: bool) -> OptionResult:
+    """Alternatives print their R/R evidence; newly diagnosed records (context, not R/R data) are
+    counted and left to the app. Preferred and chosen options print every record."""
+    if option.tier == "preferred" or chosen:
+        return option
+    kept = [ev for ev in option.evidence if ev.setting != "newly diagnosed"]
+    dropped = len(option.evidence) - len(kept)
+    if not dropped or not kept:
+        return option
+    note = NEWLY_DIAGNOSED_OMITTED.format(n=dropped)
+    return option.model_copy(update={"evidence": kept,
+                                     "evidence_note": f"{option.evidence_note} {note}" if option.evidence_note
+                                     else note})
 
 
 def _printed_tiers(tier_groups, *, chosen_id: str | None) -> tuple[list[PrintedTier], list[PrintedWarning],
@@ -253,6 +310,7 @@ def _printed_tiers(tier_groups, *, chosen_id: str | None) -> tuple[list[PrintedT
     detailed = [o for g in tier_groups for o in g.options if g.tier in DETAILED_TIERS or o.id == chosen_id]
     warnings, numbers = _warnings_index(detailed)
     copies, legend = _factor_doses(detailed)
+    copies = {oid: _paper_evidence(o, chosen=oid == chosen_id) for oid, o in copies.items()}
     tiers = []
     for g in tier_groups:
         printed = [PrintedOption(option=copies.get(o.id, o), detailed=o.id in copies, chosen=o.id == chosen_id,
