@@ -9,7 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := chromium poppler-utils fonts-dejavu-core
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps node-deps run test test-postgres test-fast lint bench validate-knowledge createuser clean
+.PHONY: install system-deps node-deps run test test-postgres test-fast lint bench validate-knowledge createuser clean \
+	serve-prod loadtest backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +75,39 @@ bench: $(STAMP)
 createuser: $(STAMP)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) create_clinician $(ARGS)
+
+## serve-prod: production settings under gunicorn on $(BIND) (needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS;
+## see README, Deploying). Collects static files and migrates first. WORKERS=4 BIND=127.0.0.1:8000 by default.
+WORKERS ?= 4
+BIND ?= 127.0.0.1:8000
+serve-prod: $(STAMP)
+	@[ -n "$$DJANGO_SECRET_KEY" ] || { echo "serve-prod: DJANGO_SECRET_KEY is not set (see README, Deploying)." >&2; exit 1; }
+	@[ -n "$$DJANGO_ALLOWED_HOSTS" ] || { echo "serve-prod: DJANGO_ALLOWED_HOSTS is not set (see README, Deploying)." >&2; exit 1; }
+	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) collectstatic --noinput -v0
+	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput
+	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(VENV)/bin/gunicorn aml_salvage.wsgi \
+	  --workers $(WORKERS) --bind $(BIND) --access-logfile - --access-logformat '$(ACCESS_LOG_FORMAT)'
+
+# Access log without query strings (%(U)s is the path alone): nothing typed into a form can reach the log.
+ACCESS_LOG_FORMAT := %(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms
+
+## loadtest: 50 simulated clinicians against gunicorn + production settings on 127.0.0.1 (not part of make test).
+## ARGS="--clients 50 --duration 30 --workers 4"
+loadtest: $(STAMP)
+	$(PY) bench/loadtest.py $(ARGS)
+
+## backup: OUT=path (default backups/aml-salvage-<time>.<sqlite3|pgdump>) — the database set by the environment
+backup: $(STAMP)
+	@mkdir -p backups
+	@out="$(OUT)"; if [ -z "$$out" ]; then \
+	  ext=$$($(MANAGE) shell -v 0 -c "from django.db import connection; print('sqlite3' if connection.vendor == 'sqlite' else 'pgdump')"); \
+	  out="backups/aml-salvage-$$(date +%Y%m%d-%H%M%S).$$ext"; fi; \
+	$(MANAGE) backup_db "$$out"
+
+## restore: IN=path [ARGS=--force] — into the (empty) database set by the environment; stop the app first
+restore: $(STAMP)
+	@[ -n "$(IN)" ] || { echo "restore: IN=path/to/backup is required" >&2; exit 1; }
+	$(MANAGE) restore_db "$(IN)" $(ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache

@@ -1,4 +1,9 @@
-"""Staff pages: saved consults as read-only snapshots, and the knowledge base as loaded.
+"""Staff pages: saved consults as read-only snapshots, the audit trail (read-only, CSV export), and the
+knowledge base as loaded.
+
+Staff are the hospital's trusted auditors: they see every team's consults here, and each consult they
+open is recorded in the audit trail. Clinicians who are not staff never reach the admin. No patient
+identifier search here: it would put the identifier in the URL (browser history, server logs).
 
 The knowledge base is not mirrored into database tables: it lives in validated YAML files under
 ``fixtures/knowledge`` (reviewed in git, versioned in meta.yaml) and is read through
@@ -9,13 +14,19 @@ records the engine uses, linking to the regimen library for the full detail.
 from __future__ import annotations
 
 import json
+import logging
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 
 from . import services
-from .models import Consult, KnowledgeBaseEntry
+from .audit import audit_csv_lines, audit_events, audit_record
+from .models import AuditEvent, Consult, KnowledgeBaseEntry
 from .views.regimens import JURISDICTION_LABELS, regimens_by_kind
 
 
@@ -24,7 +35,6 @@ class ConsultAdmin(admin.ModelAdmin):
     list_display = ("id", "created_at", "patient_identifier", "chosen_option_id", "chosen_option_tier", "team",
                     "author", "kb_version", "revision_of")
     list_filter = ("team", "chosen_option_tier", "kb_version")
-    search_fields = ("patient_identifier",)
     date_hierarchy = "created_at"
     list_select_related = ("team", "author", "revision_of")
     fields = ("id", "created_at", "team", "author", "patient_identifier", "kb_version", "chosen_option_id",
@@ -49,6 +59,13 @@ class ConsultAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        consult = response.context_data.get("original") if hasattr(response, "context_data") else None
+        if response.status_code == 200 and consult is not None:
+            audit_record(consult=consult, user=request.user, action="viewed")
+        return response
+
     @admin.display(description="workup")
     def workup_json(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.workup, indent=2, ensure_ascii=False))
@@ -56,6 +73,65 @@ class ConsultAdmin(admin.ModelAdmin):
     @admin.display(description="result")
     def result_json(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+
+
+logger = logging.getLogger("aml_salvage.audit")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only for staff, with a CSV export of the whole trail."""
+
+    list_display = ("at", "user", "action", "consult_link", "team")
+    list_filter = ("action", "consult__team")
+    date_hierarchy = "at"
+    list_select_related = ("user", "consult__team")
+    fields = ("at", "user", "action", "consult")
+    readonly_fields = fields
+    actions = None
+    change_list_template = "admin/aml_salvage/auditevent/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("consult__workup", "consult__result")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="consult", ordering="consult")
+    def consult_link(self, obj):
+        return format_html("Consult {}", obj.consult_id)
+
+    @admin.display(description="team")
+    def team(self, obj):
+        return obj.consult.team.name
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        export = path("export.csv", self.admin_site.admin_view(self.export_csv), name="{}_{}_export".format(*info))
+        return [export, *super().get_urls()]
+
+    def export_csv(self, request):
+        """The whole trail as CSV (time, user, team, consult_id, action), streamed."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        logger.info("audit trail exported by user id %s", request.user.pk)
+        events = audit_events().defer("consult__workup", "consult__result")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = StreamingHttpResponse(audit_csv_lines(events), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="aml-salvage-audit-{stamp}.csv"'
+        return response
 
 
 @admin.register(KnowledgeBaseEntry)
@@ -94,7 +170,5 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         # Only the list page: there are no rows to open, change or delete.
-        from django.urls import path
-
         info = self.opts.app_label, self.opts.model_name
         return [path("", self.admin_site.admin_view(self.changelist_view), name="{}_{}_changelist".format(*info))]

@@ -2,8 +2,12 @@
 
 A consult records what the clinician saw and chose at the time. Later knowledge-base changes never alter
 it: the result is stored as JSON, not recomputed. A correction is a new consult linked to the old one
-(``revision_of``). The guard here is at the model level (``save`` on an existing row, ``delete`` and the
-queryset's bulk ``update``/``delete`` all refuse); database triggers are a later hardening step.
+(``revision_of``). Two guards: the model (``save`` on an existing row, ``delete`` and the queryset's bulk
+``update``/``delete`` all refuse) and the database (triggers from migration 0003 refuse UPDATE and DELETE
+from any client: raw SQL, another program, a future bug).
+
+The audit trail (``AuditEvent``) is append-only in the same two ways: who created, viewed, revised, printed
+or exported which consult, and when. It holds no patient data: the consult is referenced by id.
 
 Clinical rules never touch the ORM: the knowledge base is read through ``services.knowledge_get()``.
 """
@@ -14,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 from django.urls import reverse
 
 PATIENT_IDENTIFIER_MAX = 32
@@ -82,6 +88,73 @@ class Consult(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ConsultImmutable(MSG_NO_DELETE)
+
+
+MSG_AUDIT_APPEND_ONLY = "the audit trail is append-only: events cannot be changed or deleted"
+
+
+class AuditAppendOnly(Exception):
+    """Raised on any attempt to change or delete an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+
+    def delete(self):
+        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+
+
+class AuditEvent(models.Model):
+    """One thing a user did with a consult. Recorded through ``audit.audit_record``, never edited."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created"
+        VIEWED = "viewed", "viewed"
+        REVISED = "revised", "revised"  # on the original consult, when a revision of it is saved
+        PRINTED = "printed", "printed"  # its PDF was produced
+        EXPORTED = "exported", "exported"  # its data left the app in another form (reserved for exports)
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events")
+    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="audit_events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["consult", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} consult {self.consult_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+
+
+def records_deletion_allowed() -> int:
+    """Called by the SQLite DELETE triggers of migration 0003: 1 only under the test settings."""
+    return 1 if getattr(settings, "AML_SALVAGE_ALLOW_RECORD_DELETION", False) else 0
+
+
+@receiver(connection_created, dispatch_uid="aml_salvage_record_guard")
+def _record_guard_on_connect(sender, connection, **kwargs) -> None:
+    # The triggers ask the connection whether deletion is allowed. Without this function (another SQLite
+    # client) the trigger fails with "no such function", so a DELETE is still refused.
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("aml_salvage_deletion_allowed", 0, records_deletion_allowed)
+    elif connection.vendor == "postgresql" and records_deletion_allowed():
+        with connection.connection.cursor() as cursor:
+            cursor.execute("SET aml_salvage.allow_record_deletion = 'on'")
 
 
 class KnowledgeBaseEntry(models.Model):

@@ -1,6 +1,58 @@
+"""The WSGI application for gunicorn (production settings unless DJANGO_SETTINGS_MODULE says otherwise).
+
+Start-up fails, with one clear message and no traceback, when the settings are incomplete or the
+clinical knowledge base is missing or invalid: gunicorn runs no system checks, and a server must not
+come up to serve partial advice. Exit status 4 makes gunicorn stop ("App failed to load") instead of
+restarting workers forever.
+"""
+
 import os
+import sys
 
-from django.core.wsgi import get_wsgi_application
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aml_salvage.settings.production")
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aml_salvage.settings.dev")
-application = get_wsgi_application()
+EXIT_APP_LOAD_ERROR = 4  # gunicorn's APP_LOAD_ERROR: the arbiter halts rather than respawning
+
+
+def _refuse_to_start(reason: str, details: list[str]) -> None:
+    lines = [f"AML Salvage cannot start: {reason}", *(f"  - {d}" for d in details)]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_APP_LOAD_ERROR)
+
+
+def _load():
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        from django.core.wsgi import get_wsgi_application
+
+        wsgi_application = get_wsgi_application()
+    except ImproperlyConfigured as exc:
+        _refuse_to_start("the configuration is incomplete.", [str(exc)])
+
+    from aml_salvage import services
+
+    try:
+        services.knowledge_get()  # load and validate now, not on the first clinician's request
+    except services.KnowledgeError as exc:
+        problems = list(exc.problems[:20])
+        if len(exc.problems) > 20:
+            problems.append(f"... and {len(exc.problems) - 20} more")
+        _refuse_to_start(
+            "the clinical knowledge base is missing or invalid, and AML Salvage does not serve partial advice. "
+            "Run `python manage.py validate_knowledge` for the full list.",
+            problems,
+        )
+
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    manifest = getattr(staticfiles_storage, "manifest_name", None)
+    if manifest and not staticfiles_storage.exists(manifest):
+        _refuse_to_start(
+            "the static files have not been collected: every page would fail.",
+            [f"run `python manage.py collectstatic --noinput` (into {staticfiles_storage.location})"],
+        )
+    return wsgi_application
+
+
+application = _load()

@@ -1,8 +1,11 @@
 """Settings shared by every environment; dev, test and production only override."""
 
+from datetime import timedelta
 from pathlib import Path
 
-from .env import env_float, env_str
+from csp.constants import NONE, SELF
+
+from .env import env_float, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -17,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "django_htmx",
     "template_partials",
     "aml_salvage",
@@ -34,7 +39,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aml_salvage.urls"
@@ -55,10 +63,19 @@ TEMPLATES = [
     },
 ]
 
+# SQLite in WAL mode (readers never block the writer), a 20 s busy timeout, and BEGIN IMMEDIATE for every
+# transaction: a transaction that reads and then writes takes the write lock up front, so concurrent saves
+# wait their turn instead of failing with "database is locked" when they upgrade from reading to writing.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": BASE_DIR / "db.sqlite3",
+        "OPTIONS": SQLITE_OPTIONS,
     }
 }
 
@@ -89,6 +106,56 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 
+# --- Sign-in throttling (django-axes; attempts are kept in the database, so every app server sees them) ----
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Lock the username *from that address*: a colleague mistyping elsewhere does not lock the clinician out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address: REMOTE_ADDR, or the X-Forwarded-For entry added by the trusted proxies in front.
+AXES_CLIENT_IP_CALLABLE = "aml_salvage.audit.client_ip"
+# How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For in front of the app. 0: none.
+AML_SALVAGE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+
+# --- Browser security headers ---------------------------------------------------------------------
+# Nothing from other hosts, no inline script or style (htmx's own indicator style is switched off in
+# base.html), no framing. Django's defaults add nosniff, Referrer-Policy same-origin and COOP same-origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging ----------------------------------------------------------------------------------------
+# Never request bodies, never SQL with its parameters (it would carry workups and identifiers), even when
+# DEBUG is on. django.request logs method, path (a consult appears by id only) and status.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "aml_salvage": {"level": "INFO"},
+    },
+}
+
 # --- AML Salvage ---------------------------------------------------------------------------------
 # The clinical knowledge base (YAML, validated at load). A missing or invalid knowledge base stops
 # start-up rather than serving partial advice.
@@ -99,3 +166,6 @@ AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — in
 AML_SALVAGE_PAPER_SIZE = env_str("AML_SALVAGE_PAPER_SIZE", "letter")
 # The jurisdiction a new workup starts with (drug availability); the clinician can change it per consult.
 AML_SALVAGE_DEFAULT_JURISDICTION = env_str("AML_SALVAGE_DEFAULT_JURISDICTION", "CA")
+# Saved consults and audit events are protected by database triggers (migration 0003) that refuse UPDATE
+# and DELETE. Only the test settings turn deletion on, so that test teardown can empty the tables.
+AML_SALVAGE_ALLOW_RECORD_DELETION = False

@@ -1,24 +1,34 @@
 """Saved consults: save, list (team, newest first), read-only snapshot, revise, PDF placeholder.
 
 Every lookup goes through ``consult_visible_to``: another team's consult id answers 404, never 403, so
-its existence is not disclosed.
+its existence is not disclosed. Saving, opening and revising are recorded in the audit trail.
+
+No patient data in URLs: a consult appears by id only, and the identifier search is a POST whose query
+is kept in the session (URLs end up in browser history, proxy and server logs).
 """
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import consults, services
+from ..audit import audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices, workup_summary
 from ..presentation import consult_present
 from .workspace import save_form_carrying, workspace_render
 
 CONSULTS_PER_PAGE = 25
+SEARCH_SESSION_KEY = "consult_search"
+CONSULT_ID = re.compile(r"[1-9][0-9]{0,17}")
+SEARCH_MAX = 64
 
 
 def _visible_or_404(request: HttpRequest, pk: int):
@@ -32,7 +42,8 @@ def consult_create(request: HttpRequest) -> HttpResponse:
     revising = None
     revision_id = request.POST.get("revision_of") or None
     if revision_id:
-        if not str(revision_id).isdigit():
+        # ASCII digits only, within a 64-bit id: str.isdigit() also accepts '²' and '١٢٣'.
+        if not CONSULT_ID.fullmatch(revision_id):
             return HttpResponse(status=400)
         revising = _visible_or_404(request, int(revision_id))
     action_url = reverse("consult_revise", args=[revising.pk]) if revising else reverse("workspace")
@@ -46,11 +57,16 @@ def consult_create(request: HttpRequest) -> HttpResponse:
     if save_form.is_valid():
         data = save_form.cleaned_data
         try:
-            consult = consults.consult_create(
-                author=request.user, workup=workup, result=result,
-                chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
-                notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
-            )
+            # The consult and its audit events are stored together or not at all.
+            with transaction.atomic():
+                consult = consults.consult_create(
+                    author=request.user, workup=workup, result=result,
+                    chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
+                    notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
+                )
+                audit_record(consult=consult, user=request.user, action="created")
+                if revising is not None:
+                    audit_record(consult=revising, user=request.user, action="revised")
         except consults.ConsultInvalid as exc:
             for field, errors in exc.errors.items():
                 for error in errors:
@@ -62,9 +78,19 @@ def consult_create(request: HttpRequest) -> HttpResponse:
                             revising=revising, evaluate=False)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def consult_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    if request.method == "POST":
+        # Post/redirect/get: the identifier searched for stays out of the URL; pages keep the search.
+        query = "" if "clear" in request.POST else request.POST.get("q", "")
+        # No control characters (PostgreSQL refuses NUL in text); identifiers are short.
+        query = "".join(ch for ch in query if ch.isprintable()).strip()[:SEARCH_MAX]
+        if query:
+            request.session[SEARCH_SESSION_KEY] = query
+        else:
+            request.session.pop(SEARCH_SESSION_KEY, None)
+        return redirect("consult_list")
+    query = request.session.get(SEARCH_SESSION_KEY, "")
     found = consults.consult_search(user=request.user, query=query).defer("workup", "result")
     page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
     names = {rid: reg.name for rid, reg in services.knowledge_get().regimens.items()}
@@ -75,6 +101,7 @@ def consult_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consult = _visible_or_404(request, pk)
+    audit_record(consult=consult, user=request.user, action="viewed")
     result = consults.consult_result(consult=consult)
     context = consult_present(result=result)
     context.update({
@@ -98,6 +125,7 @@ def consult_revise(request: HttpRequest, pk: int) -> HttpResponse:
         form = WorkupForm(request.POST)
         save_form = save_form_carrying(request, revision_of=original.pk)
     else:
+        audit_record(consult=original, user=request.user, action="viewed")  # the page shows its workup
         # Bound to the saved workup, so the page shows its current result under today's knowledge base.
         form = WorkupForm(data=form_data_from_workup(original.workup))
         save_form = save_form_carrying(request, revision_of=original.pk,

@@ -189,10 +189,25 @@ def test_list_is_the_teams_consults_newest_first(client_for, author, teammate, o
 def test_list_is_searchable_by_identifier(client_for, author):
     saved_consult(author, patient_identifier="MRN-12345")
     saved_consult(author, patient_identifier="JD")
-    body = client_for(author).get(reverse("consult_list"), {"q": "mrn-123"}).content.decode()
+    client = client_for(author)
+    # A POST, then a redirect to the plain list URL: the identifier never appears in a URL.
+    response = client.post(reverse("consult_list"), {"q": "mrn-123"})
+    assert response.status_code == 302 and response["Location"] == reverse("consult_list")
+    body = client.get(reverse("consult_list")).content.decode()
     assert "MRN-12345" in body and ">JD<" not in body
-    empty = client_for(author).get(reverse("consult_list"), {"q": "nobody"}).content.decode()
+    assert 'method="post"' in body and "?q=" not in body
+    client.post(reverse("consult_list"), {"q": "nobody"})
+    empty = client.get(reverse("consult_list")).content.decode()
     assert "No consult has an identifier containing" in empty
+    client.post(reverse("consult_list"), {"q": "nobody", "clear": "1"})
+    assert ">JD<" in client.get(reverse("consult_list")).content.decode()
+
+
+def test_a_search_in_the_url_is_ignored(client_for, author):
+    saved_consult(author, patient_identifier="MRN-12345")
+    saved_consult(author, patient_identifier="JD")
+    body = client_for(author).get(reverse("consult_list"), {"q": "mrn-123"}).content.decode()
+    assert "MRN-12345" in body and ">JD<" in body
 
 
 def test_list_pages(client_for, author):

@@ -1,0 +1,148 @@
+"""The audit trail: every creation, view, revision and print of a consult is recorded with who and when;
+staff read it in the admin (read-only) and export it as CSV; it holds no patient data."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from aml_salvage.audit import MSG_UNKNOWN_ACTION, audit_record
+from aml_salvage.models import AuditEvent, Consult
+from tests.factories import YOUNG_FIT, build
+from tests.web.conftest import post_data
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = "admin:aml_salvage_auditevent_export"
+
+
+def events(**filters) -> list[tuple]:
+    return list(AuditEvent.objects.filter(**filters).order_by("id").values_list("consult_id", "user__username",
+                                                                               "action"))
+
+
+def preferred_id(workup=YOUNG_FIT) -> str:
+    from aml_salvage import services
+
+    result = services.consult_evaluate(workup=services.workup_parse(data=workup))
+    return next(o.id for o in result.options if o.tier == "preferred")
+
+
+def test_saving_records_created(client_for, author):
+    response = client_for(author).post(reverse("consult_create"),
+                                       post_data(chosen_option_id=preferred_id(), patient_identifier="MRN-5"))
+    consult = Consult.objects.get()
+    assert response.status_code == 302
+    assert events() == [(consult.pk, "alice", "created")]
+    event = AuditEvent.objects.get()
+    assert event.at >= consult.created_at
+
+
+def test_a_refused_save_records_nothing(client_for, author):
+    client_for(author).post(reverse("consult_create"), post_data(chosen_option_id=""))
+    assert not Consult.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_opening_a_consult_records_viewed_for_each_reader(client_for, author, teammate, consult):
+    client_for(teammate).get(reverse("consult_detail", args=[consult.pk]))
+    client_for(author).get(reverse("consult_detail", args=[consult.pk]))
+    assert events() == [(consult.pk, "bob", "viewed"), (consult.pk, "alice", "viewed")]
+
+
+def test_another_teams_reader_is_refused_and_nothing_is_recorded(client_for, outsider, consult):
+    assert client_for(outsider).get(reverse("consult_detail", args=[consult.pk])).status_code == 404
+    assert events() == []
+
+
+def test_saving_a_revision_records_created_on_the_new_and_revised_on_the_original(client_for, teammate, consult):
+    client = client_for(teammate)
+    client.get(reverse("consult_revise", args=[consult.pk]))  # the revise page shows the saved workup
+    flt3 = build(YOUNG_FIT, **{"genetics.flt3_itd": True})
+    client.post(reverse("consult_revise", args=[consult.pk]), post_data(flt3), HTTP_HX_REQUEST="true")
+    response = client.post(reverse("consult_create"),
+                           post_data(flt3, chosen_option_id="gilteritinib", revision_of=str(consult.pk)))
+    revision = Consult.objects.exclude(pk=consult.pk).get()
+    assert response.status_code == 302
+    assert events() == [(consult.pk, "bob", "viewed"), (revision.pk, "bob", "created"),
+                        (consult.pk, "bob", "revised")], "live updates while revising are not events"
+
+
+def test_printing_is_recorded_through_the_audit_api(author, consult):
+    # The PDF view calls exactly this after producing the PDF.
+    event = audit_record(consult=consult, user=author, action="printed")
+    assert events() == [(consult.pk, "alice", "printed")] and event.at is not None
+
+
+def test_an_unknown_action_is_refused(author, consult):
+    with pytest.raises(ValueError, match="unknown audit action"):
+        audit_record(consult=consult, user=author, action="edited")
+    assert "created" in MSG_UNKNOWN_ACTION and not AuditEvent.objects.exists()
+
+
+def test_staff_opening_a_consult_in_the_admin_is_recorded(client_for, staff, consult):
+    staff.user_permissions.add(Permission.objects.get(codename="view_consult"))
+    response = client_for(staff).get(reverse("admin:aml_salvage_consult_change", args=[consult.pk]))
+    assert response.status_code == 200
+    assert events() == [(consult.pk, "stan", "viewed")]
+
+
+# --- staff: the trail in the admin, and its CSV ------------------------------------------------------------
+
+@pytest.fixture
+def trail(client_for, author, teammate, consult):
+    audit_record(consult=consult, user=author, action="created")
+    audit_record(consult=consult, user=teammate, action="viewed")
+    audit_record(consult=consult, user=author, action="printed")
+    return consult
+
+
+def test_staff_read_the_trail_in_the_admin_and_cannot_change_it(client_for, staff, trail):
+    client = client_for(staff)
+    listing = client.get(reverse("admin:aml_salvage_auditevent_changelist"))
+    body = listing.content.decode()
+    assert listing.status_code == 200 and body.count("printed") >= 1 and "Export all as CSV" in body
+    event = AuditEvent.objects.first()
+    assert client.get(reverse("admin:aml_salvage_auditevent_change", args=[event.pk])).status_code == 200
+    assert client.get(reverse("admin:aml_salvage_auditevent_add")).status_code == 403
+    assert client.get(reverse("admin:aml_salvage_auditevent_delete", args=[event.pk])).status_code == 403
+    assert client.post(reverse("admin:aml_salvage_auditevent_change", args=[event.pk]),
+                       {"action": "viewed"}).status_code == 403
+    assert AuditEvent.objects.count() == 3
+
+
+def test_staff_export_the_trail_as_csv(client_for, staff, trail, team):
+    response = client_for(staff).get(reverse(EXPORT))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["time", "user", "team", "consult_id", "action"]
+    assert [row[1:] for row in rows[1:]] == [
+        ["alice", team.name, str(trail.pk), "created"],
+        ["bob", team.name, str(trail.pk), "viewed"],
+        ["alice", team.name, str(trail.pk), "printed"],
+    ]
+    assert all("T" in row[0] for row in rows[1:]), "ISO 8601 times"
+    assert "MRN-1001" not in text, "no patient identifier in the trail"
+
+
+@pytest.mark.parametrize("persona", ["author", "outsider"])
+def test_clinicians_who_are_not_staff_cannot_read_or_export_the_trail(persona, request, client_for, trail):
+    client = client_for(request.getfixturevalue(persona))
+    for url in (reverse(EXPORT), reverse("admin:aml_salvage_auditevent_changelist")):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_neutralised(client_for, staff, consult, team):
+    from django.contrib.auth.models import User
+
+    odd = User.objects.create_user("=cmd|calc", password="x" * 16)
+    odd.groups.add(team)
+    audit_record(consult=consult, user=odd, action="viewed")
+    text = b"".join(client_for(staff).get(reverse(EXPORT)).streaming_content).decode()
+    assert "'=cmd|calc" in text

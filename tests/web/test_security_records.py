@@ -1,0 +1,135 @@
+"""Saved consults and audit events are immutable in the database itself, not only in the model: an UPDATE
+or DELETE from any path (a bulk queryset that skips the model's guard, raw SQL, TRUNCATE) is refused
+by triggers, on SQLite and on PostgreSQL alike (the suite runs on both)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.test import override_settings
+
+from aml_salvage.audit import audit_record
+from aml_salvage.models import MSG_AUDIT_APPEND_ONLY, AuditAppendOnly, AuditEvent, Consult
+from tests.web.conftest import saved_consult
+
+pytestmark = pytest.mark.django_db
+
+TABLES = {Consult: "aml_salvage_consult", AuditEvent: "aml_salvage_auditevent"}
+
+
+@contextmanager
+def as_in_production():
+    """Take away the test settings' allowance to delete (it exists only for test teardown)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL aml_salvage.allow_record_deletion = 'off'")
+        yield
+    else:
+        with override_settings(AML_SALVAGE_ALLOW_RECORD_DELETION=False):
+            yield
+
+
+def refused(sql: str, params=()) -> str:
+    """Run one statement in a savepoint; return the database's error message (it must raise)."""
+    with pytest.raises(IntegrityError) as exc, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return str(exc.value)
+
+
+@pytest.fixture
+def event(consult, author):
+    return audit_record(consult=consult, user=author, action="viewed")
+
+
+def plain_queryset(model):
+    """A queryset without the model's guard (the manager's update/delete refuse before SQL is sent)."""
+    return models.QuerySet(model=model)
+
+
+def test_a_bulk_update_that_bypasses_the_model_is_refused_by_the_database(consult):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        plain_queryset(Consult).filter(pk=consult.pk).update(notes="changed behind the model's back")
+    assert Consult.objects.get(pk=consult.pk).notes == ""
+
+
+@pytest.mark.parametrize("model", [Consult, AuditEvent], ids=["consult", "audit"])
+def test_raw_sql_update_is_refused(model, consult, event):
+    table = TABLES[model]
+    pk = consult.pk if model is Consult else event.pk
+    column = "notes" if model is Consult else "action"
+    message = refused(f"UPDATE {table} SET {column} = %s WHERE id = %s", ["x", pk])
+    assert "update refused" in message
+    with as_in_production():
+        assert "update refused" in refused(f"UPDATE {table} SET {column} = %s", ["x"])
+
+
+@pytest.mark.parametrize("model", [Consult, AuditEvent], ids=["consult", "audit"])
+def test_raw_sql_delete_is_refused(model, consult, event):
+    table = TABLES[model]
+    with as_in_production():
+        assert "delete refused" in refused(f"DELETE FROM {table}")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            plain_queryset(model).all().delete()
+    assert model.objects.count() == 1
+
+
+@pytest.mark.parametrize("table", TABLES.values())
+def test_emptying_a_table_at_once_is_refused(table, consult, event):
+    # PostgreSQL's TRUNCATE fires no row trigger: a statement trigger refuses it. SQLite has no TRUNCATE;
+    # its unqualified DELETE (the "truncate optimisation") is skipped when the table has triggers.
+    postgres = connection.vendor == "postgresql"
+    if postgres:  # check the fixtures' deferred foreign keys now: TRUNCATE refuses pending trigger events
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with as_in_production():
+        message = refused(f"TRUNCATE {table} CASCADE" if postgres else f"DELETE FROM {table}")
+    assert ("truncate refused" if postgres else "delete refused") in message
+
+
+def test_the_immutability_triggers_are_installed():
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        names = {row[0] for row in cursor.fetchall()}
+    expected = {"no_update", "no_delete"} if connection.vendor == "sqlite" else {"immutable", "no_truncate"}
+    for table in TABLES.values():
+        for suffix in expected:
+            assert f"{table}_{suffix}" in names
+
+
+def test_an_audit_event_cannot_be_changed_or_deleted_through_the_model(event):
+    event.action = "printed"
+    with pytest.raises(AuditAppendOnly, match=MSG_AUDIT_APPEND_ONLY):
+        event.save()
+    with pytest.raises(AuditAppendOnly):
+        event.delete()
+    with pytest.raises(AuditAppendOnly):
+        AuditEvent.objects.filter(pk=event.pk).update(action="printed")
+    with pytest.raises(AuditAppendOnly):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "viewed"
+
+
+def test_users_and_teams_with_consults_cannot_be_deleted(author, team, consult):
+    with pytest.raises(models.ProtectedError):
+        author.delete()
+    with pytest.raises(models.ProtectedError):
+        team.delete()
+
+
+def test_new_consults_and_events_are_still_inserted(author, consult):
+    revision = saved_consult(author, revision_of=consult)
+    audit_record(consult=revision, user=author, action="created")
+    assert Consult.objects.count() == 2 and AuditEvent.objects.count() == 1
+
+
+def test_the_database_error_is_an_integrity_error_on_both_databases(consult):
+    # Callers can rely on one exception class whatever the database.
+    assert issubclass(IntegrityError, DatabaseError)
+    with as_in_production():
+        message = refused("DELETE FROM aml_salvage_consult WHERE id = %s", [consult.pk])
+    assert "immutable snapshot" in message
