@@ -18,3 +18,19 @@ def knowledge_base_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register()
+def print_settings_check(app_configs, **kwargs):
+    """A bad paper size must fail at start-up, not when a clinician prints."""
+    from django.conf import settings
+
+    from .pdf import PAPER_SIZES
+
+    paper = str(getattr(settings, "AML_SALVAGE_PAPER_SIZE", "letter")).lower()
+    if paper not in PAPER_SIZES:
+        return [checks.Error(
+            f"AML_SALVAGE_PAPER_SIZE is {paper!r}; it must be one of {sorted(PAPER_SIZES)}.",
+            id="aml_salvage.E002",
+        )]
+    return []

@@ -9,9 +9,12 @@ is kept in the session (URLs end up in browser history, proxy and server logs).
 
 from __future__ import annotations
 
+import hashlib
 import re
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import consults, services
+from .. import consults, pdf, services
 from ..audit import audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices, workup_summary
 from ..presentation import consult_present
@@ -29,6 +32,9 @@ CONSULTS_PER_PAGE = 25
 SEARCH_SESSION_KEY = "consult_search"
 CONSULT_ID = re.compile(r"[1-9][0-9]{0,17}")
 SEARCH_MAX = 64
+
+
+PRINT_CACHE_SECONDS = 24 * 3600
 
 
 def _visible_or_404(request: HttpRequest, pk: int):
@@ -135,5 +141,30 @@ def consult_revise(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def consult_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    _visible_or_404(request, pk)
-    return HttpResponse("The PDF of a consult is not available yet.", status=501, content_type="text/plain")
+    """The printable summary of a saved consult (``?format=html`` shows the HTML it is made from).
+
+    Same visibility as the consult; every access is audited as 'printed'. The snapshot is immutable,
+    so the rendering is cached per consult, format and print settings (a cache, not state: another
+    server renders the same bytes).
+    """
+    consult = _visible_or_404(request, pk)
+    as_html = request.GET.get("format") == "html"
+    key = "consult-print:{}:{}:{}:{}:{}".format(
+        consult.pk, consult.created_at.timestamp(), "html" if as_html else "pdf", pdf.paper_size(),
+        hashlib.sha256(settings.AML_SALVAGE_INSTITUTION.encode()).hexdigest()[:16])
+    body = cache.get(key)
+    if body is None:
+        html = pdf.render_consult_html(
+            result=consults.consult_result(consult=consult),
+            workup=services.workup_parse(data=consult.workup),
+            meta=consults.consult_meta(consult=consult),
+        )
+        body = html.encode() if as_html else pdf.render_consult_pdf(html=html)
+        cache.set(key, body, timeout=PRINT_CACHE_SECONDS)
+    audit_record(consult=consult, user=request.user, action="printed")
+    if as_html:
+        return HttpResponse(body, content_type="text/html; charset=utf-8")
+    response = HttpResponse(body, content_type="application/pdf")
+    # The file name carries the consult number only: never the patient identifier.
+    response["Content-Disposition"] = f'inline; filename="aml-salvage-consult-{consult.pk}.pdf"'
+    return response

@@ -59,7 +59,7 @@ def test_author_and_teammate_see_the_consult(persona, request, client_for, consu
     client = client_for(request.getfixturevalue(persona))
     assert client.get(reverse("consult_detail", args=[consult.pk])).status_code == 200
     assert client.get(reverse("consult_revise", args=[consult.pk])).status_code == 200
-    assert client.get(reverse("consult_pdf", args=[consult.pk])).status_code == 501  # PDF: next issue
+    assert client.get(reverse("consult_pdf", args=[consult.pk])).status_code == 200
     assert f"Consult {consult.pk}".encode() in client.get(reverse("consult_list")).content
 
 
