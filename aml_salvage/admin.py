@@ -30,8 +30,28 @@ from .models import AuditEvent, Consult, KnowledgeBaseEntry
 from .views.regimens import JURISDICTION_LABELS, regimens_by_kind
 
 
+class ReadOnlyStaffAdmin(admin.ModelAdmin):
+    """Staff read; nobody adds, changes or deletes here (snapshots and the trail are append-only, and the
+    knowledge base is edited as versioned files, not in the admin)."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Consult)
-class ConsultAdmin(admin.ModelAdmin):
+class ConsultAdmin(ReadOnlyStaffAdmin):
     list_display = ("id", "created_at", "patient_identifier", "chosen_option_id", "chosen_option_tier", "team",
                     "author", "kb_version", "revision_of")
     list_filter = ("team", "chosen_option_tier", "kb_version")
@@ -49,15 +69,6 @@ class ConsultAdmin(admin.ModelAdmin):
             queryset = queryset.defer("workup", "result")  # the list shows neither; a result is ~170 KB
         return queryset
 
-    # A snapshot is never added, changed or deleted here (the model refuses it too).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -79,7 +90,7 @@ logger = logging.getLogger("aml_salvage.audit")
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyStaffAdmin):
     """The audit trail, read-only for staff, with a CSV export of the whole trail."""
 
     list_display = ("at", "user", "action", "consult_link", "team")
@@ -94,20 +105,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("consult__workup", "consult__result")
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="consult", ordering="consult")
     def consult_link(self, obj):
@@ -135,23 +132,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(KnowledgeBaseEntry)
-class KnowledgeBaseAdmin(admin.ModelAdmin):
+class KnowledgeBaseAdmin(ReadOnlyStaffAdmin):
     """The loaded knowledge base, read-only: regimens, references, warnings and rules."""
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         kb = services.knowledge_get()
