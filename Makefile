@@ -66,9 +66,17 @@ lint: $(STAMP)
 validate-knowledge: $(STAMP)
 	$(MANAGE) validate_knowledge
 
-## bench: engine throughput and validation cost (not part of make test)
-bench: $(STAMP)
-	$(PY) bench/engine_bench.py
+## bench: the consult loop against its limits (issue 6): engine, live update under gunicorn + wrk beside a
+## baseline view, PDF, page weight, load; writes bench/results.md and bench/results.json (not part of make
+## test; about 5 minutes). ARGS="--duration 5 --repeats 2" for a quicker run, ARGS="--only engine,pdf" etc.
+bench: $(STAMP) bench-deps
+	$(PY) bench/run.py $(ARGS)
+
+.PHONY: bench-deps
+## bench-deps: wrk (Debian's), the load generator of make bench, installed if missing
+bench-deps:
+	@command -v wrk >/dev/null || { echo "Installing Debian package: wrk"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
 ## createuser: create a clinician account in a care team (prompts for the password; there is no default
 ## password). `make createuser ARGS=--staff` adds read-only admin access.

@@ -6,6 +6,7 @@ the ``clinical`` template filters) or read ``consult_present``'s groups.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .domain.result import TIER_LABELS, TIERS, ConsultResult, DoseLine, EvidenceOut, OptionResult
@@ -124,3 +125,143 @@ def consult_present(*, result: ConsultResult) -> dict:
         "assessment": result.assessment,
         "kb_version": result.kb_version,
     }
+
+
+def ref_numbers_text(source_ids, numbers) -> str:
+    """'[3, 7]': the result's numbers of these references, sorted, each once ('' when none is cited)."""
+    found = sorted({numbers[s] for s in source_ids if s in numbers})
+    return "[" + ", ".join(str(n) for n in found) + "]" if found else ""
+
+
+# --- Live panel: each part rendered once per content --------------------------------------------------
+#
+# Rendering every card of a result through the templates costs milliseconds per update, and the live panel
+# re-renders at each pause in typing. Most of it recurs from one update to the next: an option card's
+# markup depends on the option's content (tier, reasons, evidence, warnings, availability), on the result's
+# reference numbering and on the patient's doses. So a card is rendered once with marks where the reference
+# numbers and the dose table go, and kept; each result fills in its own numbers and its dose table (itself
+# kept by content: the same doses recur while fields that do not change them are edited). The filled card
+# is exactly what the plain template renders (tests/web/test_workspace.py checks it byte for byte).
+#
+# Per process, bounded (a few MB at most); nothing here is needed for correctness, so several app servers
+# each keep their own. No entry holds an identifier or a workup: cards are knowledge-base content, dose
+# tables hold doses and the dosing basis (height, weight, BSA, CrCl).
+
+_REF_OPEN, _REF_CLOSE = "\ue000", "\ue001"  # Unicode private use: never in clinical text or HTML escapes
+DOSE_SLOT = "\ue002"
+_REF_MARK = re.compile(f"{_REF_OPEN}([^{_REF_CLOSE}]*){_REF_CLOSE}")
+
+
+class DeferredNumbers:
+    """Stands for the result's reference numbering while a card is rendered for the cache: the
+    ``ref_numbers`` filters write a mark naming the reference ids instead of their numbers."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    @staticmethod
+    def mark(source_ids) -> str:
+        return _REF_OPEN + ",".join(source_ids) + _REF_CLOSE
+
+
+DEFERRED_NUMBERS = DeferredNumbers()
+
+
+def fill_reference_numbers(html: str, numbers: dict[str, int]) -> str:
+    """Replace each reference mark by the numbers of this result (as ``ref_numbers_text`` writes them)."""
+    if _REF_OPEN not in html:
+        return html
+    return _REF_MARK.sub(lambda m: ref_numbers_text(m.group(1).split(","), numbers), html)
+
+
+class Card:
+    """A card rendered for the cache: its markup with marks, the reference ids it cites, and the markup
+    filled in for each numbering of those ids met so far (split at the dose slot)."""
+
+    __slots__ = ("html", "ref_ids", "_filled")
+
+    def __init__(self, html: str):
+        self.html = html
+        self.ref_ids = tuple(sorted({i for group in _REF_MARK.findall(html) for i in group.split(",") if i}))
+        self._filled: dict[tuple, tuple[str, ...]] = {}
+
+    def filled(self, numbers: dict[str, int]) -> tuple[str, ...]:
+        """The card's markup with this result's reference numbers: one part, or two around the dose slot."""
+        signature = tuple(numbers.get(i) for i in self.ref_ids)
+        parts = self._filled.get(signature)
+        if parts is None:
+            if len(self._filled) >= 4:
+                self._filled.clear()
+            parts = self._filled[signature] = tuple(
+                fill_reference_numbers(part, numbers) for part in self.html.split(DOSE_SLOT))
+        return parts
+
+
+class RenderedCache:
+    """Rendered markup by content key, in process memory, bounded (cleared when full: the keys are few)."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._entries: dict[tuple, object] = {}
+
+    def get(self, key: tuple):
+        return self._entries.get(key)
+
+    def put(self, key: tuple, value):
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def card_key(option: OptionResult, context) -> tuple:
+    """Everything the card template reads, except the doses (their table goes into the slot) and the
+    reference numbers (filled per result). Name, summary, evidence and duration notes are the knowledge
+    base's, fixed by its version and the option id."""
+    av = option.availability_detail
+    return (
+        context.get("kb_version"), option.id, option.tier, option.provisional, option.availability,
+        av.jurisdiction, av.as_of, av.note, tuple(option.reasons),
+        tuple((v.source, v.rule_id, v.text) for v in option.views) if option.views else (),
+        tuple(w.id for w in option.warning_details), bool(option.doses),
+        option.id == context.get("chosen_option_id"), bool(context.get("live")), context.get("detail_url_prefix"),
+    )
+
+
+def dose_table_key(option: OptionResult) -> tuple:
+    """Everything the dose table reads: the option's dose lines, dosing note and basis."""
+    return (
+        option.id, option.dosing_note, option.dosing_basis.text if option.dosing_basis else None,
+        tuple(
+            (d.drug, d.schedule, d.schedule_label, d.dose, d.unit, d.computed, d.rounded, d.computed_unit, d.route,
+             d.frequency, d.days, d.infusion, d.basis, d.rounding, tuple(d.adjustments), tuple(d.notes), d.withheld)
+            for d in option.doses
+        ),
+    )
+
+
+def references_key(context) -> tuple:
+    return (context.get("kb_version"), bool(context.get("live")),
+            tuple((r.id, r.number) for r in context.get("references") or ()))
+
+
+class LiveCache:
+    """The live panel's rendered parts: option cards, dose tables, the reference list."""
+
+    def __init__(self):
+        self.cards = RenderedCache(512)
+        self.dose_tables = RenderedCache(512)
+        self.references = RenderedCache(128)
+
+    def clear(self) -> None:
+        for cache in (self.cards, self.dose_tables, self.references):
+            cache.clear()
+
+
+LIVE_CACHE = LiveCache()

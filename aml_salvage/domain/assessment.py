@@ -64,6 +64,31 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
         return None, "EPI not computed: cytogenetics at diagnosis not entered."
     rfi = _band(table.rfi, disease.cr1_duration_months, "max_months")
     age = _band(table.age, workup.patient.age_years, "max_age")
+    # The EPI is one of few distinct results (bands × cytogenetics × caveats): built once each.
+    key = (id(rfi), cytogenetics, id(age), disease.prior_allo_hct,
+           workup.patient.age_years > table.derivation_age_max, (disease.relapse_number or 1) > 1,
+           disease.status == "mrd_relapse")
+    cache = _epi_cache(table)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _epi_build(workup, table, rfi, age, cytogenetics)
+    return found, None
+
+
+_EPI: dict[int, tuple[EpiTable, dict]] = {}
+
+
+def _epi_cache(table: EpiTable) -> dict:
+    entry = _EPI.get(id(table))
+    if entry is None or entry[0] is not table:
+        if len(_EPI) > 4:
+            _EPI.clear()
+        entry = _EPI[id(table)] = (table, {})
+    return entry[1]
+
+
+def _epi_build(workup: Workup, table: EpiTable, rfi, age, cytogenetics: str) -> EpiResult:
+    disease = workup.disease
     points = {
         "rfi": rfi.points,
         "cytogenetics": table.cytogenetics[cytogenetics],
@@ -80,7 +105,7 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
     if disease.status == "mrd_relapse":
         caveats.append(table.caveats["mrd_relapse"])
     cyto_words = {"inv16_t16_16": "inv(16)/t(16;16)", "t8_21": "t(8;21)", "other": "other"}
-    epi = EpiResult.build(
+    return EpiResult.build(
         score=score,
         group=group.group,
         points=points,
@@ -95,7 +120,6 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
         caveats=caveats,
         sources=list(table.source),
     )
-    return epi, None
 
 
 def _targets(workup: Workup) -> list[str]:

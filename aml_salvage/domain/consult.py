@@ -5,9 +5,11 @@ The one producer of the result that the page, the PDF, the JSON and the command 
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis
-from .knowledge import OPTION_IDS, KnowledgeBase, Regimen
+from .knowledge import KnowledgeBase, Regimen
 from .result import (
     TIERS,
     AvailabilityOut,
@@ -30,8 +32,6 @@ NOT_DOSED_NOTE = (
     "Not dosed for this patient: not recommended for this workup (see the reasons). The regimen's "
     "doses are in the regimen library."
 )
-_TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
-_OPTION_ORDER = {o: i for i, o in enumerate(OPTION_IDS)}
 
 
 class _Static:
@@ -159,55 +159,179 @@ def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment, kb: K
 
 
 _DEFAULT_CONFIG = DosingConfig()
+_MAX_CACHED = 8192
 
 
-def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG) -> ConsultResult:
-    static = _static_for(kb)
-    assessment = assessment_compute(workup=workup, kb=kb, bsa_cap_m2=config.bsa_cap_m2)
-    selection = selection_run(workup=workup, assessment=assessment, kb=kb)
-    dosing = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config)
-    basis = dosing_basis(workup=workup, assessment=assessment)
-    jurisdiction = workup.context.jurisdiction
+def _warning_profile(reg: Regimen, flags: dict[str, bool]) -> tuple | None:
+    """What ``_conditional_warnings`` reads of a regimen; None when no warning of it can depend on the workup."""
+    own = reg.id if reg.id in ("gemtuzumab", "gilteritinib", "gilteritinib-ven-aza") else None
+    if not (flags["fludarabine"] or flags["high_cytarabine"] or reg.contains_venetoclax or own):
+        return None
+    return flags["fludarabine"], flags["high_cytarabine"], reg.contains_venetoclax, own
 
-    drafts = sorted(
-        selection.d.values(), key=lambda d: (_TIER_ORDER[d.tier], d.priority, _OPTION_ORDER[d.id])
-    )
-    options = []
-    cited: dict[str, None] = {}
-    for source in (assessment.epi.sources if assessment.epi else []):
-        cited.setdefault(source, None)
-    for rank, draft in enumerate(drafts, start=1):
-        reg = kb.regimens[draft.id]
-        conditional = _conditional_warnings(reg, static.drug_flags[reg.id], workup, assessment, kb)
-        warning_ids = list(dict.fromkeys(reg.warnings + conditional)) if conditional else reg.warnings
-        warnings = [static.warnings[w] for w in warning_ids]
+
+class _Entry:
+    """One option's parts that depend neither on the patient's doses nor on its rank."""
+
+    __slots__ = ("values", "sources", "ranked", "regimen", "dosed")
+
+    def __init__(self, values: dict, sources: dict[str, None], regimen: Regimen, dosed: bool):
+        self.values = values  # OptionResult fields, rank and dose fields to be filled in
+        self.sources = sources  # reference ids the option cites, in order (a dict used as an ordered set)
+        self.ranked: dict[int, OptionResult] = {}  # the whole option by rank, when it has no doses
+        self.regimen = regimen
         # Patient doses only for options the clinician may use; a not-recommended option gets no
         # patient dose table (its reasons say why; the regimen library lists the regimen's doses).
-        doses = dosing.regimen(reg) if reg.schedules and draft.tier != "not_recommended" else []
-        dosing_note = reg.dosing_note
-        if reg.schedules and not doses:
-            dosing_note = NOT_DOSED_NOTE
+        self.dosed = dosed
+
+
+class _Assembly:
+    """The result's assembly, cached per knowledge base.
+
+    An option's entry is keyed by regimen, jurisdiction, tier, provisional flag, its reasons and views
+    (the rules' cached, immutable Reason/View objects, by identity: each entry holds them, so an id is
+    not reused while its entry lives) and its conditional warnings. Rule outcomes recur across workups,
+    so distinct keys are few and most options are a lookup; an option without doses (not recommended,
+    strategies, supportive care) is then one shared object per rank. The numbered reference list is
+    kept by the entries it numbers (and the EPI's and actions' sources), which it holds. Shared objects
+    are never mutated, like the knowledge base's own records.
+    """
+
+    def __init__(self, static: _Static):
+        self.static = static
+        self.entries: dict[tuple, _Entry] = {}  # across jurisdictions (the key names the jurisdiction)
+        self.references: dict[tuple, tuple[list[ReferenceOut], list[_Entry]]] = {}
+        self.warning_profile = {
+            rid: _warning_profile(reg, static.drug_flags[rid]) for rid, reg in static.kb.regimens.items()
+        }
+
+    def entry(self, key: tuple, reg: Regimen, jurisdiction: str, draft, conditional: list[str]) -> _Entry:
+        if len(self.entries) >= _MAX_CACHED:
+            self.entries.clear()
+        static = self.static
+        warning_ids = list(dict.fromkeys(reg.warnings + conditional)) if conditional else reg.warnings
+        warnings = [static.warnings[w] for w in warning_ids]
         availability = static.availability[(reg.id, jurisdiction)]
         sources = dict.fromkeys(s for r in draft.reasons for s in r.sources)
         sources.update(dict.fromkeys(static.option_sources[(reg.id, jurisdiction)]))
         for w in conditional:
             sources.update(dict.fromkeys(static.warnings[w].sources))
-        cited.update(sources)
-        options.append(OptionResult.build(
-            id=reg.id, name=reg.name, kind=reg.kind, summary=reg.summary, tier=draft.tier, rank=rank,
+        values = dict(
+            id=reg.id, name=reg.name, kind=reg.kind, summary=reg.summary, tier=draft.tier, rank=0,
             availability=availability.status, availability_detail=availability, targets=reg.targets,
             provisional=draft.provisional,
             reasons=[reason_display(r) for r in draft.reasons],
-            rules=draft.reasons, views=draft.views, sources=list(sources),
+            rules=list(draft.reasons), views=list(draft.views), sources=list(sources),
             evidence=static.evidence[reg.id], evidence_note=reg.evidence_note,
-            doses=doses, dosing_note=dosing_note, dosing_basis=basis if doses else None,
+            doses=[], dosing_note=reg.dosing_note, dosing_basis=None,
             duration_notes=reg.duration_notes,
             warnings=[w.text for w in warnings], warning_details=warnings,
-        ))
-    for act in selection.actions:
-        cited.update(dict.fromkeys(act.sources))
-    references = [static.reference(ref_id, number) for number, ref_id in enumerate(cited, start=1)]
+        )
+        dosed = bool(reg.schedules) and draft.tier != "not_recommended"
+        found = self.entries[key] = _Entry(values, sources, reg, dosed)
+        return found
+
+    def reference_list(self, epi_sources: list[str], used: list[_Entry], actions) -> list[ReferenceOut]:
+        """Every reference the result cites — the EPI's, each option's in rank order, the actions' — numbered
+        in order of first citation."""
+        key = (tuple(epi_sources), tuple(map(id, used)), tuple(s for act in actions for s in act.sources))
+        found = self.references.get(key)
+        if found is None:
+            if len(self.references) >= _MAX_CACHED:
+                self.references.clear()
+            cited = dict.fromkeys(epi_sources)
+            for entry in used:
+                cited.update(entry.sources)
+            for act in actions:
+                cited.update(dict.fromkeys(act.sources))
+            reference = self.static.reference
+            # The entries are kept with the list: the key names them by identity.
+            found = self.references[key] = (
+                [reference(ref_id, number) for number, ref_id in enumerate(cited, start=1)], list(used))
+        return list(found[0])
+
+
+_ASSEMBLY: dict[int, tuple[_Static, _Assembly]] = {}
+
+
+def _assembly_for(static: _Static) -> _Assembly:
+    entry = _ASSEMBLY.get(id(static))
+    if entry is None or entry[0] is not static:
+        if len(_ASSEMBLY) > 4:
+            _ASSEMBLY.clear()
+        entry = _ASSEMBLY[id(static)] = (static, _Assembly(static))
+    return entry[1]
+
+
+_priority = attrgetter("priority")
+
+
+def _ranked(drafts) -> list:
+    """Options by tier, then priority, then the order of OPTION_IDS — which is the drafts' own order, kept by
+    the stable sort within each tier."""
+    by_tier: dict[str, list] = {t: [] for t in TIERS}
+    for draft in drafts:
+        by_tier[draft.tier].append(draft)
+    ranked = []
+    for tier in TIERS:
+        if by_tier[tier]:
+            ranked.extend(sorted(by_tier[tier], key=_priority))
+    return ranked
+
+
+def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG) -> ConsultResult:
+    static = _static_for(kb)
+    assembly = _assembly_for(static)
+    assessment = assessment_compute(workup=workup, kb=kb, bsa_cap_m2=config.bsa_cap_m2)
+    selection = selection_run(workup=workup, assessment=assessment, kb=kb)
+    dosing = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config)
+    basis = None
+    jurisdiction = workup.context.jurisdiction
+    regimens = kb.regimens
+    profiles = assembly.warning_profile
+    entries = assembly.entries
+    build_option = OptionResult.from_values
+    conditional_by_profile: dict[tuple, tuple[str, ...]] = {}
+
+    options = []
+    used: list[_Entry] = []
+    for rank, draft in enumerate(_ranked(selection.d.values()), start=1):
+        rid = draft.id
+        profile = profiles[rid]
+        if profile is None:
+            conditional = ()
+        else:
+            conditional = conditional_by_profile.get(profile)
+            if conditional is None:
+                conditional = conditional_by_profile[profile] = tuple(_conditional_warnings(
+                    regimens[rid], static.drug_flags[rid], workup, assessment, kb))
+        key = (rid, jurisdiction, draft.tier, draft.provisional, draft.reason_ids,
+               tuple(map(id, draft.views)) if draft.views else (), conditional)
+        entry = entries.get(key)
+        if entry is None:
+            entry = assembly.entry(key, regimens[rid], jurisdiction, draft, list(conditional))
+        used.append(entry)
+        doses = dosing.regimen(entry.regimen) if entry.dosed else None
+        if doses:
+            if basis is None:
+                basis = dosing_basis(workup=workup, assessment=assessment)
+            values = entry.values.copy()
+            values["rank"] = rank
+            values["doses"] = doses
+            values["dosing_basis"] = basis
+            options.append(build_option(values))
+            continue
+        option = entry.ranked.get(rank)
+        if option is None:
+            values = entry.values.copy()
+            values["rank"] = rank
+            if entry.regimen.schedules:
+                values["dosing_note"] = NOT_DOSED_NOTE
+            option = entry.ranked[rank] = build_option(values)
+        options.append(option)
+    actions = selection.actions
+    references = assembly.reference_list(assessment.epi.sources if assessment.epi else [], used, actions)
     return ConsultResult.build(
-        kb_version=kb.version, assessment=assessment, options=options, actions=selection.actions,
+        kb_version=kb.version, assessment=assessment, options=options, actions=actions,
         references=references, disclaimer=DISCLAIMER,
     )

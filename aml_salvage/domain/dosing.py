@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .assessment import BSA_FORMULA_LABELS
-from .knowledge import DoseStep, KnowledgeBase, Parameters, Regimen, RoundingBand, Schedule
+from .knowledge import JURISDICTIONS, DoseStep, KnowledgeBase, Parameters, Regimen, RoundingBand, Schedule
 from .result import Assessment, DoseLine, DosingBasis
 from .workup import Workup
 
@@ -74,114 +74,166 @@ def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
     )
 
 
+class _StepPlan:
+    """One dose step, prepared once per regimen: its schedule and, per jurisdiction, the fields of its
+    dose line that do not depend on the patient (footnotes include a jurisdiction-specific note)."""
+
+    __slots__ = ("step", "filgrastim", "template", "flat")
+
+    def __init__(self, step: DoseStep, schedule: Schedule):
+        self.step = step
+        self.filgrastim = "filgrastim-syringe" in step.adjustments
+        # Lines of a flat dose (mg, mcg) do not depend on the patient: built once per variant, then shared.
+        self.flat: dict[tuple, DoseLine] = {}
+        self.template = {}
+        for jur in JURISDICTIONS:
+            note = step.jurisdiction_notes.get(jur)
+            self.template[jur] = {
+                "drug": step.drug, "schedule": schedule.id, "schedule_label": schedule.label,
+                "dose": step.dose, "unit": step.unit, "computed": None, "rounded": None, "computed_unit": None,
+                "route": step.route, "frequency": step.frequency, "days": step.days, "infusion": step.infusion,
+                "basis": None, "rounding": None, "adjustments": None,
+                "notes": step.notes + [f"{jur}: {note}"] if note else step.notes,
+                "withheld": False,
+            }
+
+
+def _band_table(bands) -> tuple[tuple[float | None, float, int | None], ...]:
+    """(below, step, decimals) per band: ``round_dose`` without recomputing the decimals per dose. decimals
+    is None for a whole-number step, whose multiples are exact floats that round(…, 0) leaves unchanged."""
+    table = []
+    for b in bands:
+        decimals = max(0, -math.floor(math.log10(b.step_mg))) if b.step_mg < 1 else 0
+        table.append((b.below_mg, b.step_mg, None if decimals == 0 and b.step_mg == int(b.step_mg) else decimals))
+    return tuple(table)
+
+
 class DoseCalculator:
     def __init__(self, *, kb: KnowledgeBase, workup: Workup, assessment: Assessment, config: DosingConfig):
         self.params: Parameters = kb.parameters
         self.workup = workup
         self.a = assessment
         self.bands = config.rounding or tuple(kb.parameters.rounding)
+        self._bands: tuple | None = None  # _band_table(self.bands), on first use
         self.rounding_text = kb.parameters.rounding_text if config.rounding is None else "institutional rule"
         self.inhibitor = workup.context.cyp3a4_inhibitor
         self.strong = self.inhibitor in self.params.strong_cyp3a4_inhibitors
         self.jurisdiction = workup.context.jurisdiction
         formula = BSA_FORMULA_LABELS[assessment.bsa_formula]
+        self.bsa_used = assessment.bsa_used_m2
+        self.weight = assessment.weight_kg
+        weight_text = _fmt(assessment.weight_kg)
         self.bsa_basis = f"BSA {assessment.bsa_used_m2:.2f} m² ({formula}; {_fmt(assessment.height_cm)} cm, " \
-                         f"{_fmt(assessment.weight_kg)} kg)"
+                         f"{weight_text} kg)"
+        self.weight_basis = f"actual body weight {weight_text} kg"
         self.cap_text = (
             f"institutional BSA cap {assessment.bsa_cap_m2:.2f} m² applied (actual BSA {assessment.bsa_m2:.2f} m²)"
             if assessment.bsa_cap_m2 else None
         )
 
+    def _round(self, value: float) -> float:
+        """round_dose(value, self.bands), with the band table computed once per calculator."""
+        table = self._bands
+        if table is None:
+            table = self._bands = _band_table(self.bands)
+        for below, step, decimals in table:
+            if below is None or value < below:
+                rounded = math.floor(value / step + 0.5) * step
+                return float(rounded) if decimals is None else round(rounded, decimals)
+        raise ValueError(f"no rounding band for {value}")  # the knowledge base's last band is open-ended
+
     # -- one line ------------------------------------------------------------------------------
-    def line(self, step: DoseStep, schedule: Schedule, *, dose=None, unit=None, days=None,
-             frequency=None, adjustments=(), withheld=False) -> DoseLine:
-        dose = step.dose if dose is None else dose
-        unit = step.unit if unit is None else unit
-        adjustments = list(adjustments)
-        jur_note = step.jurisdiction_notes.get(self.jurisdiction) if step.jurisdiction_notes else None
-        notes = step.notes + [f"{self.jurisdiction}: {jur_note}"] if jur_note else step.notes
-        computed = rounded = None
-        computed_unit = None
-        rounding = None
+    def line(self, sp: _StepPlan, *, dose=None, unit=None, days=None, frequency=None, adjustments=None,
+             withheld=False) -> DoseLine:
+        step = sp.step
+        if unit is None:
+            unit = step.unit
+        flat_key = None
+        if (unit == "mg" or unit == "mcg") and not withheld:
+            flat_key = (self.jurisdiction, dose, unit, days, frequency, tuple(adjustments) if adjustments else ())
+            found = sp.flat.get(flat_key)
+            if found is not None:
+                return found
+        values = sp.template[self.jurisdiction].copy()
         if dose is None:
-            basis = "per institutional protocol (no dose in the source)"
+            dose = step.dose
+        else:
+            values["dose"] = dose
+        if unit != step.unit:
+            values["unit"] = unit
+        if days:
+            values["days"] = days
+        if frequency:
+            values["frequency"] = frequency
+        values["adjustments"] = adjustments = [] if adjustments is None else adjustments
+        if dose is None:
+            values["basis"] = "per institutional protocol (no dose in the source)"
         else:
             if unit == "mg/m2":
-                computed, computed_unit, basis = dose * self.a.bsa_used_m2, "mg", self.bsa_basis
+                computed, computed_unit, basis = dose * self.bsa_used, "mg", self.bsa_basis
                 if self.cap_text:
                     adjustments.append(self.cap_text)
             elif unit == "mg/kg":
-                computed, computed_unit = dose * self.a.weight_kg, "mg"
-                basis = f"actual body weight {_fmt(self.a.weight_kg)} kg"
+                computed, computed_unit, basis = dose * self.weight, "mg", self.weight_basis
             elif unit == "mcg/kg":
-                computed, computed_unit = dose * self.a.weight_kg, "mcg"
-                basis = f"actual body weight {_fmt(self.a.weight_kg)} kg"
+                computed, computed_unit, basis = dose * self.weight, "mcg", self.weight_basis
             else:
                 computed, computed_unit = dose, unit
                 basis = "flat dose (not BSA- or weight-based)"
-            if "filgrastim-syringe" in step.adjustments and computed_unit == "mcg":
+            if sp.filgrastim and computed_unit == "mcg":
                 rounded = nearest_syringe(computed, self.params.filgrastim_syringes_mcg)
                 syringes = " or ".join(f"{s:g}" for s in self.params.filgrastim_syringes_mcg)
                 rounding = f"nearest prefilled syringe ({syringes} mcg)"
-            elif unit in ("mg", "mcg"):
+            elif unit == "mg" or unit == "mcg":
                 rounded = computed
                 rounding = "flat dose, not rounded"
             else:
-                rounded = round_dose(computed, self.bands)
+                rounded = self._round(computed)
                 rounding = self.rounding_text
             if step.max_dose_mg is not None and computed_unit == "mg" and rounded > step.max_dose_mg:
                 rounded = step.max_dose_mg
                 adjustments.append(f"capped at {step.max_dose_mg:g} mg per dose (label maximum)")
-            computed = round(computed, 2)
-            if withheld:
-                rounded = None
-        return DoseLine.build(
-            drug=step.drug,
-            schedule=schedule.id,
-            schedule_label=schedule.label,
-            dose=dose,
-            unit=unit,
-            computed=computed,
-            rounded=rounded,
-            computed_unit=computed_unit,
-            route=step.route,
-            frequency=frequency or step.frequency,
-            days=days or step.days,
-            infusion=step.infusion,
-            basis=basis,
-            rounding=rounding,
-            adjustments=adjustments,
-            notes=notes,
-            withheld=withheld,
-        )
+            values["computed"] = round(computed, 2)
+            values["rounded"] = None if withheld else rounded
+            values["computed_unit"] = computed_unit
+            values["basis"] = basis
+            values["rounding"] = rounding
+        if withheld:
+            values["withheld"] = True
+        line = DoseLine.from_values(values)
+        if flat_key is not None:
+            sp.flat[flat_key] = line
+        return line
 
     # -- label adjustments -----------------------------------------------------------------------
-    def fludarabine(self, step: DoseStep, schedule: Schedule) -> DoseLine:
+    def fludarabine(self, sp: _StepPlan) -> DoseLine:
+        step = sp.step
         crcl = self.a.crcl_ml_min
         if crcl is None:
-            return self.line(step, schedule, adjustments=[
+            return self.line(sp, adjustments=[
                 "renal function not assessed (no creatinine): the label reduces fludarabine at CrCl <70 mL/min "
                 "and withholds it below 30 — enter creatinine"
             ])
         band = next(b for b in self.params.fludarabine_renal
                     if crcl >= b.crcl_min and (b.crcl_max is None or crcl < b.crcl_max))
         if band.factor >= 1:
-            return self.line(step, schedule)
+            return self.line(sp)
         if band.factor == 0:
-            return self.line(step, schedule, adjustments=[f"{band.text}; CrCl {crcl:.0f} mL/min"], withheld=True)
-        return self.line(step, schedule, dose=round(step.dose * band.factor, 2),
+            return self.line(sp, adjustments=[f"{band.text}; CrCl {crcl:.0f} mL/min"], withheld=True)
+        return self.line(sp, dose=round(step.dose * band.factor, 2),
                          adjustments=[f"{band.text}: {step.dose:g} → {step.dose * band.factor:g} mg/m²; "
                                       f"CrCl {crcl:.0f} mL/min"])
 
-    def ivosidenib(self, step: DoseStep, schedule: Schedule) -> DoseLine:
+    def ivosidenib(self, sp: _StepPlan) -> DoseLine:
         if not self.strong:
-            return self.line(step, schedule)
+            return self.line(sp)
         reduced = self.params.ivosidenib_strong_cyp3a4_mg
-        return self.line(step, schedule, dose=reduced, adjustments=[
-            f"strong CYP3A4 inhibitor ({self.inhibitor}): {step.dose:g} → {reduced:g} mg once daily (ivosidenib label)"
+        return self.line(sp, dose=reduced, adjustments=[
+            f"strong CYP3A4 inhibitor ({self.inhibitor}): {sp.step.dose:g} → {reduced:g} mg once daily "
+            "(ivosidenib label)"
         ])
 
-    def revumenib(self, step: DoseStep, schedule: Schedule) -> DoseLine:
+    def revumenib(self, sp: _StepPlan) -> DoseLine:
         weight = self.a.weight_kg
         row = next(
             r for r in self.params.revumenib
@@ -191,54 +243,55 @@ class DoseCalculator:
         )
         band = f"weight {_fmt(weight)} kg ({'≥' if row.weight_min_kg else '<'}40 kg)"
         inhib = f"strong CYP3A4 inhibitor ({self.inhibitor})" if self.strong else "no strong CYP3A4 inhibitor"
-        return self.line(step, schedule, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[
+        return self.line(sp, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[
             f"revumenib label table: {band}, {inhib} → {row.dose:g} {row.unit} {row.frequency}"
         ])
 
-    def venetoclax(self, steps: list[DoseStep], schedule: Schedule) -> list[DoseLine]:
+    def venetoclax(self, sps: list[_StepPlan]) -> list[DoseLine]:
         if self.inhibitor == "none":
-            return [self.line(s, schedule) for s in steps]
+            return [self.line(sp) for sp in sps]
+        steps = [sp.step for sp in sps]
         row = next(r for r in self.params.venetoclax_inhibitors if r.inhibitor == self.inhibitor)
         regimen_doses = ", ".join(f"{s.dose:g} mg {s.days}" for s in steps)
         if row.factor is not None:
             return [
-                self.line(s, schedule, dose=s.dose * row.factor, adjustments=[
-                    f"{row.text}: {s.dose:g} → {s.dose * row.factor:g} mg; resume the prior dose 2–3 days "
-                    "after the inhibitor stops"
+                self.line(sp, dose=sp.step.dose * row.factor, adjustments=[
+                    f"{row.text}: {sp.step.dose:g} → {sp.step.dose * row.factor:g} mg; resume the prior dose 2–3 "
+                    "days after the inhibitor stops"
                 ])
-                for s in steps
+                for sp in sps
             ]
         first, last = _DAY_RANGE.match(steps[0].days), _DAY_RANGE.match(steps[-1].days)
         adjustment = f"{row.text}; regimen dose without inhibitor: {regimen_doses}"
         if len(steps) == 1 or not (first and last):
             # No ramp-up in this regimen (e.g. FLAG-IDA + venetoclax D1-7): the label's steady dose.
-            return [self.line(s, schedule, dose=row.steady_mg, adjustments=[adjustment]) for s in steps]
+            return [self.line(sp, dose=row.steady_mg, adjustments=[adjustment]) for sp in sps]
         end_day = int(last.group(2) or last.group(1))
-        template = steps[-1]
+        template = sps[-1]
         lines = [
-            self.line(template, schedule, dose=r.dose_mg, days=r.days, adjustments=[adjustment])
+            self.line(template, dose=r.dose_mg, days=r.days, adjustments=[adjustment])
             for r in row.ramp_up
         ]
         next_day = len(row.ramp_up) + 1
         steady_days = f"D{next_day}-{end_day}" if end_day > next_day else f"D{next_day}"
-        lines.append(self.line(template, schedule, dose=row.steady_mg, days=steady_days, adjustments=[adjustment]))
+        lines.append(self.line(template, dose=row.steady_mg, days=steady_days, adjustments=[adjustment]))
         return lines
 
     # -- a whole regimen -------------------------------------------------------------------------
     def regimen(self, regimen: Regimen) -> list[DoseLine]:
         lines: list[DoseLine] = []
-        for schedule, plan in _plan(regimen):
-            for kind, payload in plan:
-                if kind == "venetoclax":
-                    lines.extend(self.venetoclax(payload, schedule))
-                elif kind == "fludarabine":
-                    lines.append(self.fludarabine(payload, schedule))
-                elif kind == "ivosidenib":
-                    lines.append(self.ivosidenib(payload, schedule))
-                elif kind == "revumenib":
-                    lines.append(self.revumenib(payload, schedule))
-                else:
-                    lines.append(self.line(payload, schedule))
+        line = self.line
+        for kind, payload in _plan(regimen):
+            if kind == "plain":
+                lines.append(line(payload))
+            elif kind == "venetoclax":
+                lines.extend(self.venetoclax(payload))
+            elif kind == "fludarabine":
+                lines.append(self.fludarabine(payload))
+            elif kind == "ivosidenib":
+                lines.append(self.ivosidenib(payload))
+            else:
+                lines.append(self.revumenib(payload))
         return lines
 
 
@@ -251,19 +304,19 @@ def _plan(regimen: Regimen) -> list:
     """Per regimen, once: each step paired with the label rule that adjusts it (venetoclax steps grouped)."""
     entry = _PLANS.get(id(regimen))
     if entry is None or entry[0] is not regimen:
-        plans = []
+        plan: list = []
         for schedule in regimen.schedules:
-            plan: list = []
-            ven = [s for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
+            ven = [_StepPlan(s, schedule) for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
             for step in schedule.steps:
                 if "venetoclax-cyp3a4" in step.adjustments:
-                    if step is ven[0]:
+                    if step is ven[0].step:
                         plan.append(("venetoclax", ven))
                     continue
                 kind = next((k for hook, k in _HOOKS if hook in step.adjustments), "plain")
-                plan.append((kind, step))
-            plans.append((schedule, plan))
-        entry = _PLANS[id(regimen)] = (regimen, plans)
+                plan.append((kind, _StepPlan(step, schedule)))
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        entry = _PLANS[id(regimen)] = (regimen, plan)
     return entry[1]
 
 

@@ -22,6 +22,16 @@ TIER_LABELS = {
 }
 
 
+# The slot setters of pydantic's BaseModel, bound once: what object.__setattr__ does, without its lookup.
+# BaseModel has no __new__ of its own: object.__new__ is what cls.__new__ finds, through the metaclass; should
+# a pydantic release add one, use it.
+_new = object.__new__ if "__new__" not in vars(BaseModel) else (lambda cls: cls.__new__(cls))
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,11 +44,16 @@ class _Out(BaseModel):
         for a complete set of fields. Every field must be given. A test re-validates whole results
         (``ConsultResult.model_validate(result.model_dump())``) so a missing or mistyped field fails.
         """
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", cls.__pydantic_fields_set_all__)
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        return cls.from_values(values)
+
+    @classmethod
+    def from_values(cls, values: dict):
+        """``build`` from a dict the caller hands over (it becomes the instance's ``__dict__``)."""
+        obj = _new(cls)
+        _set_dict(obj, values)
+        _set_fields_set(obj, cls.__pydantic_fields_set_all__)
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
     @classmethod

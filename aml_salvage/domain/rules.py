@@ -16,9 +16,9 @@ are attached to the option (``views``), attributed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .knowledge import OPTION_IDS, KnowledgeBase
+from .knowledge import JURISDICTIONS, OPTION_IDS, KnowledgeBase
 from .result import TIERS, Action, Assessment, Reason, View
 from .workup import Workup
 
@@ -43,12 +43,81 @@ TARGET_OPTIONS = {
     "bleximenib": (("npm1", "kmt2a_rearranged"), "an NPM1 mutation or a KMT2A rearrangement"),
     "gemtuzumab": (("cd33_positive",), "CD33-positive blasts"),
 }
+_TARGET_NEEDS = tuple((oid, needs) for oid, (needs, _) in TARGET_OPTIONS.items())
 STRATEGIES = ("clinical-trial", "allo-hct", "dli", "second-hct")
 TUMOR_SUPPRESSOR_MUTATIONS = ("WT1", "FBXW7", "PHF6")  # FRC25: lower CRc with FLAG-IDA + venetoclax
 
 
-_REASONS: dict[int, tuple[KnowledgeBase, dict]] = {}
 _DISPLAY: dict[int, tuple[Reason, str]] = {}
+_MAX_REASONS = 50_000  # distinct (rule, format values) kept; beyond that the cache starts again
+
+
+class _KbRules:
+    """What the rules read from one knowledge base, prepared once: regimens with venetoclax, the
+    availability caps of each jurisdiction, and the reasons and views built so far.
+
+    Reasons and views are immutable and recur across workups, so one object per (rule id, format
+    values) is shared by every result (the result assembly relies on their identity for its cache).
+    """
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.reasons: dict = {}
+        self.venetoclax = tuple(o for o, r in kb.regimens.items() if r.contains_venetoclax)
+        # The availability caps of each jurisdiction, reasons built: (option, tier, rule id, reason).
+        self.availability_caps: dict[str, tuple] = {}
+        for jur in JURISDICTIONS:
+            caps = []
+            for oid in OPTION_IDS:
+                av = kb.regimens[oid].availability[jur]
+                fmt = {"jurisdiction": jur, "note": av.note or ""}
+                if av.status == "restricted":
+                    caps.append((oid, C, "R-AVAIL-01", self.reason("R-AVAIL-01", fmt)))
+                elif av.status == "unavailable":
+                    caps.append((oid, N, "R-AVAIL-02", self.reason("R-AVAIL-02", fmt)))
+            self.availability_caps[jur] = tuple(caps)
+        # R-TGT-00 for each targeted option without its target, re-tested at relapse or not (caps, every workup).
+        self.no_target = {
+            (oid, retested): self.reason("R-TGT-00", {
+                "target": words, "retest": "" if retested else " (genetics not re-tested at relapse: re-test first)"})
+            for oid, (_, words) in TARGET_OPTIONS.items() for retested in (True, False)
+        }
+
+    def reason(self, rule_id: str, fmt: dict) -> Reason:
+        key = (rule_id, tuple(fmt.items())) if fmt else rule_id
+        found = self.reasons.get(key)
+        if found is None:
+            if len(self.reasons) >= _MAX_REASONS:
+                self.reasons.clear()
+                _DISPLAY.clear()
+            rule = self.kb.rules[rule_id]
+            found = self.reasons[key] = Reason.build(
+                rule_id=rule_id, text=rule.reason.format(**fmt) if fmt else rule.reason,
+                sources=list(rule.source), attribution=rule.attribution,
+            )
+            _DISPLAY[id(found)] = (found, f"{rule_id}: {found.text} [{rule.attribution}]")
+        return found
+
+    def view(self, rule_id: str, fmt: dict) -> View:
+        key = ("view", rule_id, tuple(fmt.items()))
+        found = self.reasons.get(key)
+        if found is None:
+            rule = self.kb.rules[rule_id]
+            found = self.reasons[key] = View.build(source=rule.attribution, text=rule.reason.format(**fmt),
+                                                   rule_id=rule_id)
+        return found
+
+
+_KB_RULES: dict[int, _KbRules] = {}
+
+
+def _kb_rules(kb: KnowledgeBase) -> _KbRules:
+    found = _KB_RULES.get(id(kb))
+    if found is None or found.kb is not kb:
+        if len(_KB_RULES) > 4:
+            _KB_RULES.clear()
+        found = _KB_RULES[id(kb)] = _KbRules(kb)
+    return found
 
 
 def reason_display(reason: Reason) -> str:
@@ -59,20 +128,29 @@ def reason_display(reason: Reason) -> str:
     return f"{reason.rule_id}: {reason.text} [{reason.attribution}]"
 
 
-@dataclass
 class Draft:
-    id: str
-    tier: str = N
-    priority: int = 100
-    reasons: list[Reason] = field(default_factory=list)
-    views: list[View] = field(default_factory=list)
-    provisional: bool = False
-    assigned: bool = False
+    """One option while the rules run: its tier so far, the reasons that set it, and its views."""
+
+    __slots__ = ("id", "tier", "priority", "reasons", "views", "provisional", "rule_ids", "reason_ids")
+
+    def __init__(self, id: str):
+        self.id = id
+        self.tier: str = N
+        self.priority = 100
+        self.reasons: list[Reason] = []
+        self.views: list[View] | tuple = ()  # a list once a view is attached (rare)
+        self.provisional = False
+        self.rule_ids: set[str] = set()  # of ``reasons``: a rule is noted once per option
+        self.reason_ids: tuple[int, ...] = ()  # id() of each of ``reasons`` (interned objects): a cheap key
+
+    def __repr__(self) -> str:
+        return f"Draft({self.id!r}, tier={self.tier!r}, priority={self.priority}, rules={sorted(self.rule_ids)})"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Profile:
-    """The facts of the workup the rules read, named as a hematologist would."""
+    """The facts of the workup the rules read, named as a hematologist would. Read, never changed
+    (not ``frozen``: a frozen dataclass costs a few microseconds per workup to build)."""
 
     comfort: bool
     curative: bool
@@ -148,74 +226,104 @@ class Selection:
         self.kb = kb
         self.p = Profile.of(workup, assessment)
         self.d = {oid: Draft(oid) for oid in OPTION_IDS}
+        self._kb = _kb_rules(kb)
+        # Whether the workup has the target each targeted option needs.
+        genetics = workup.genetics.__dict__  # the validated model's field values
+        self.has_target = {oid: any(map(genetics.__getitem__, needs)) for oid, needs in _TARGET_NEEDS}
         self.actions: list[Action] = []
         self.lane = ""
 
     # -- primitives ------------------------------------------------------------------------------
     def reason(self, rule_id: str, **fmt) -> Reason:
-        # Reasons are immutable and recur across workups: cache them per knowledge base.
-        key = (rule_id, tuple(fmt.items())) if fmt else rule_id
-        cache = _REASONS.setdefault(id(self.kb), (self.kb, {}))[1]
-        found = cache.get(key)
-        if found is None:
-            rule = self.kb.rules[rule_id]
-            found = cache[key] = Reason.build(
-                rule_id=rule_id, text=rule.reason.format(**fmt) if fmt else rule.reason,
-                sources=list(rule.source), attribution=rule.attribution,
-            )
-            _DISPLAY[id(found)] = (found, f"{rule_id}: {found.text} [{rule.attribution}]")
-        return found
+        return self._kb.reason(rule_id, fmt)
 
     def _note(self, ids, rule_id: str, fmt: dict) -> None:
-        r = self.reason(rule_id, **fmt)
+        r = self._kb.reason(rule_id, fmt)
+        drafts = self.d
         for oid in ids:
-            if all(existing.rule_id != rule_id for existing in self.d[oid].reasons):
-                self.d[oid].reasons.append(r)
+            draft = drafts[oid]
+            if rule_id not in draft.rule_ids:
+                draft.rule_ids.add(rule_id)
+                draft.reasons.append(r)
+                draft.reason_ids += (id(r),)
 
     def set(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
         """Base assignment of a tier (lane and target rules)."""
-        ids = (ids,) if isinstance(ids, str) else ids
-        for oid in ids:
-            draft = self.d[oid]
-            draft.tier, draft.assigned = tier, True
+        r = self._kb.reason(rule_id, fmt)
+        drafts = self.d
+        for oid in ((ids,) if isinstance(ids, str) else ids):
+            draft = drafts[oid]
+            draft.tier = tier
             if priority is not None:
                 draft.priority = priority
-        self._note(ids, rule_id, fmt)
+            if rule_id not in draft.rule_ids:
+                draft.rule_ids.add(rule_id)
+                draft.reasons.append(r)
+                draft.reason_ids += (id(r),)
+
+    def _set_one(self, oid: str, tier: str, rule_id: str, r: Reason) -> None:
+        """``set`` of one option with a reason already built."""
+        draft = self.d[oid]
+        draft.tier = tier
+        if rule_id not in draft.rule_ids:
+            draft.rule_ids.add(rule_id)
+            draft.reasons.append(r)
+            draft.reason_ids += (id(r),)
+
+    def _cap_one(self, oid: str, tier: str, rule_id: str, r: Reason) -> None:
+        """``cap`` of one option with a reason already built."""
+        draft = self.d[oid]
+        if _ORDER[tier] > _ORDER[draft.tier]:
+            draft.tier = tier
+        if rule_id not in draft.rule_ids:
+            draft.rule_ids.add(rule_id)
+            draft.reasons.append(r)
+            draft.reason_ids += (id(r),)
 
     def lift(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
         """Raise to at least ``tier`` (never lowers)."""
-        ids = (ids,) if isinstance(ids, str) else ids
-        for oid in ids:
-            draft = self.d[oid]
-            if _ORDER[tier] < _ORDER[draft.tier]:
+        r = self._kb.reason(rule_id, fmt)
+        order = _ORDER[tier]
+        drafts = self.d
+        for oid in ((ids,) if isinstance(ids, str) else ids):
+            draft = drafts[oid]
+            if order < _ORDER[draft.tier]:
                 draft.tier = tier
                 if priority is not None:
                     draft.priority = priority
-        self._note(ids, rule_id, fmt)
+            if rule_id not in draft.rule_ids:
+                draft.rule_ids.add(rule_id)
+                draft.reasons.append(r)
+                draft.reason_ids += (id(r),)
 
     def cap(self, ids, tier: str, rule_id: str, **fmt) -> None:
         """Lower to at most ``tier`` (never raises). Applied last: safety limits."""
-        ids = (ids,) if isinstance(ids, str) else ids
-        for oid in ids:
-            draft = self.d[oid]
-            if _ORDER[tier] > _ORDER[draft.tier]:
+        r = self._kb.reason(rule_id, fmt)
+        order = _ORDER[tier]
+        drafts = self.d
+        for oid in ((ids,) if isinstance(ids, str) else ids):
+            draft = drafts[oid]
+            if order > _ORDER[draft.tier]:
                 draft.tier = tier
-        self._note(ids, rule_id, fmt)
+            if rule_id not in draft.rule_ids:
+                draft.rule_ids.add(rule_id)
+                draft.reasons.append(r)
+                draft.reason_ids += (id(r),)
 
     def note(self, ids, rule_id: str, **fmt) -> None:
         self._note((ids,) if isinstance(ids, str) else ids, rule_id, fmt)
 
     def view(self, ids, rule_id: str, **fmt) -> None:
         """Attach one article's position (both articles' views are attached where they differ)."""
-        rule = self.kb.rules[rule_id]
-        v = View.build(source=rule.attribution, text=rule.reason.format(**fmt), rule_id=rule_id)
+        v = self._kb.view(rule_id, fmt)
         for oid in ((ids,) if isinstance(ids, str) else ids):
-            if all(existing.rule_id != rule_id for existing in self.d[oid].views):
-                self.d[oid].views.append(v)
+            draft = self.d[oid]
+            if all(existing.rule_id != rule_id for existing in draft.views):
+                draft.views = [*draft.views, v]
         self._note((ids,) if isinstance(ids, str) else ids, rule_id, fmt)
 
     def action(self, action_id: str, priority: str, rule_id: str, **fmt) -> None:
-        r = self.reason(rule_id, **fmt)
+        r = self._kb.reason(rule_id, fmt)
         self.actions.append(Action.build(
             id=action_id, priority=priority, text=r.text, rule_id=rule_id, sources=r.sources,
         ))
@@ -473,8 +581,7 @@ class Selection:
                 self.note(oid, "R-GEN-01")
 
     def present_target_options(self) -> list[str]:
-        g = self.w.genetics
-        return [oid for oid, (needs, _) in TARGET_OPTIONS.items() if any(getattr(g, f) for f in needs)]
+        return [oid for oid, present in self.has_target.items() if present]
 
     # -- phase 3: modifiers ----------------------------------------------------------------------
     def modifiers(self) -> None:
@@ -491,13 +598,13 @@ class Selection:
     def caps(self) -> None:
         p, prior = self.p, self.w.prior_therapy
         g = self.w.genetics
-        for oid, (needs, words) in TARGET_OPTIONS.items():
-            if not any(getattr(g, f) for f in needs):
+        no_target = self._kb.no_target
+        for oid in TARGET_OPTIONS:
+            if not self.has_target[oid]:
                 if oid == "gemtuzumab" and g.cd33_positive is None:
                     self.set(oid, N, "R-CD33-04")
-                else:
-                    retest = "" if p.retested else " (genetics not re-tested at relapse: re-test first)"
-                    self.set(oid, N, "R-TGT-00", target=words, retest=retest)
+                else:  # R-TGT-00, target=<words>, retest=<note when not re-tested>
+                    self._set_one(oid, N, "R-TGT-00", no_target[(oid, p.retested)])
         if p.comfort:
             others = [o for o in OPTION_IDS if o not in PALLIATIVE_KEEP]
             self.cap(others, N, "R-GOAL-02")
@@ -505,7 +612,7 @@ class Selection:
         if not p.fit:
             self.cap(INTENSIVE, N, "R-FIT-01")
         if prior.venetoclax:
-            ven = [o for o, r in self.kb.regimens.items() if r.contains_venetoclax and o != "venetoclax-mono"]
+            ven = [o for o in self._kb.venetoclax if o != "venetoclax-mono"]
             self.cap(ven, C, "R-VEN-01")
             if prior.venetoclax_failure:
                 self.lift("hma", A, "R-VEN-02", priority=45)
@@ -514,12 +621,8 @@ class Selection:
             self.cap(anti_leukemic, C, "R-MRD-01")
         if p.crcl is not None and p.crcl < 30:
             self.cap(FLUDARABINE, N, "R-RENAL-01", crcl=f"{p.crcl:.0f}")
-        for oid in OPTION_IDS:
-            av = self.kb.regimens[oid].availability[p.jurisdiction]
-            if av.status == "restricted":
-                self.cap(oid, C, "R-AVAIL-01", jurisdiction=p.jurisdiction, note=av.note or "")
-            elif av.status == "unavailable":
-                self.cap(oid, N, "R-AVAIL-02", jurisdiction=p.jurisdiction, note=av.note or "")
+        for oid, tier, rule_id, reason in self._kb.availability_caps[p.jurisdiction]:
+            self._cap_one(oid, tier, rule_id, reason)  # R-AVAIL-01/02, jurisdiction=<jur>, note=<note>
 
     # -- actions ---------------------------------------------------------------------------------
     def plan_actions(self) -> None:
@@ -536,7 +639,7 @@ class Selection:
         if p.urgent:
             self.action("urgent-cytoreduction", "high", "R-ACT-05")
         elif p.wbc is not None and p.wbc >= self.kb.parameters.venetoclax_wbc_max and any(
-            self.d[o].tier in (P, A) for o, r in self.kb.regimens.items() if r.contains_venetoclax
+            self.d[o].tier in (P, A) for o in self._kb.venetoclax
         ):
             self.action("urgent-cytoreduction", "medium", "R-ACT-07", wbc=f"{p.wbc:g}",
                         limit=f"{self.kb.parameters.venetoclax_wbc_max:g}")

@@ -1,6 +1,8 @@
-"""Template filters over the one presentation module (no formatting logic of their own)."""
+"""Template filters over the one presentation module (no formatting logic of their own), and the
+``option_card`` tag that renders one option of the result (once per content on the live panel)."""
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from aml_salvage import presentation as p
 from aml_salvage.domain.result import TIER_LABELS
@@ -34,10 +36,63 @@ def action_label(action_id: str) -> str:
 @register.filter
 def ref_numbers(source_ids, numbers) -> str:
     """'[3, 7]' for a list of reference ids, using the result's numbering."""
-    found = sorted({numbers[s] for s in source_ids if s in numbers})
-    return "[" + ", ".join(str(n) for n in found) + "]" if found else ""
+    if isinstance(numbers, p.DeferredNumbers):
+        return numbers.mark(source_ids)
+    return p.ref_numbers_text(source_ids, numbers)
 
 
 @register.filter
 def ref_numbers_one(source_id, numbers) -> str:
+    if isinstance(numbers, p.DeferredNumbers):
+        return numbers.mark((source_id,))
     return f"[{numbers[source_id]}]" if numbers and source_id in numbers else ""
+
+
+OPTION_TEMPLATE = "partials/option.html"
+DOSE_TABLE_TEMPLATE = "components/dose_table.html"
+REFERENCES_TEMPLATE = "partials/references.html"
+
+
+def _render(context, name: str, **values) -> str:
+    """What ``{% include name with values %}`` renders."""
+    with context.push(**values):
+        return context.template.engine.get_template(name).render(context)
+
+
+@register.simple_tag(takes_context=True)
+def option_card(context, option):
+    """One option of the result, exactly as ``{% include "partials/option.html" %}`` renders it.
+
+    On the live panel (``live_cache`` in the context: ``presentation.LiveCache``) the card is rendered once
+    per content — reference numbers and the patient's dose table left as marks — and each result fills in
+    its own numbers and dose table (the table itself kept by content). Elsewhere, a plain include.
+    """
+    cache: p.LiveCache | None = context.get("live_cache")
+    if cache is None:
+        return _render(context, OPTION_TEMPLATE, option=option)
+    key = p.card_key(option, context)
+    card = cache.cards.get(key)
+    if card is None:
+        card = cache.cards.put(key, p.Card(_render(context, OPTION_TEMPLATE, option=option,
+                                                   reference_numbers=p.DEFERRED_NUMBERS, dose_slot=p.DOSE_SLOT)))
+    parts = card.filled(context.get("reference_numbers") or {})
+    if len(parts) == 1:
+        return mark_safe(parts[0])
+    dose_key = p.dose_table_key(option)
+    table = cache.dose_tables.get(dose_key)
+    if table is None:
+        table = cache.dose_tables.put(dose_key, _render(context, DOSE_TABLE_TEMPLATE, option=option))
+    return mark_safe(table.join(parts))
+
+
+@register.simple_tag(takes_context=True)
+def reference_list(context):
+    """The result's numbered references (``partials/references.html``), kept by content on the live panel."""
+    cache: p.LiveCache | None = context.get("live_cache")
+    if cache is None:
+        return _render(context, REFERENCES_TEMPLATE)
+    key = p.references_key(context)
+    html = cache.references.get(key)
+    if html is None:
+        html = cache.references.put(key, _render(context, REFERENCES_TEMPLATE))
+    return mark_safe(html)

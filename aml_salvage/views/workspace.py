@@ -10,13 +10,17 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
+from ..domain.workup import Workup
 from ..forms import SECTIONS, ConsultSaveForm, WorkupForm, option_choices
-from ..presentation import consult_present
+from ..presentation import LIVE_CACHE, consult_present
+from .option_detail import detail_url_prefix, workup_token
 
 # Inputs shown on one row with the field before them (value + unit select).
 PAIRED = {"creatinine_value": "creatinine_unit"}
@@ -31,10 +35,24 @@ def save_form_carrying(request: HttpRequest, **initial) -> ConsultSaveForm:
 
 
 def result_evaluate(form: WorkupForm) -> ConsultResult | None:
+    return _evaluate(form)[1]
+
+
+def _evaluate(form: WorkupForm) -> tuple[Workup | None, ConsultResult | None]:
     if not form.is_bound:
-        return None
+        return None, None
     workup = form.parse_workup()
-    return services.consult_evaluate(workup=workup) if workup is not None else None
+    return (workup, services.consult_evaluate(workup=workup)) if workup is not None else (None, None)
+
+
+def _oob_errors(beside: dict[str, list[str]]) -> SafeString:
+    """Every field's error container, out of band (emptied when fixed): built here, not in the template,
+    as one string for the ~50 fields of each live update."""
+    return mark_safe("".join(  # every message is escaped
+        f'<div id="err-{name}" class="field-error" hx-swap-oob="true">'
+        + "".join(f"<p>{escape(message)}</p>" for message in messages) + "</div>\n"
+        for name, messages in beside.items()
+    ))
 
 
 def _status_text(form: WorkupForm, result: ConsultResult | None, pending: list, beside: dict) -> str:
@@ -63,8 +81,9 @@ def workspace_render(
     revising=None,
     evaluate: bool = True,
 ) -> HttpResponse:
+    workup = None
     if evaluate:
-        result = result_evaluate(form)
+        workup, result = _evaluate(form)
     beside, pending = form.error_placement(defer_blank=bool(request.htmx))
     context = {
         "form": form,
@@ -76,10 +95,18 @@ def workspace_render(
         "to_correct": [name for name, messages in beside.items() if messages],
         "status_text": _status_text(form, result, pending, beside),
         "live": True,
+        "live_cache": LIVE_CACHE,
     }
     if result is not None:
         context.update(consult_present(result=result))
     if request.htmx:
+        # Live update: the consider and not-recommended options' detail loads when opened (option_detail),
+        # from the workup this panel was computed from, signed into the panel.
+        prefix = detail_url_prefix() if workup is not None else None
+        if prefix:
+            context["detail_url_prefix"] = prefix
+            context["workup_token"] = workup_token(workup=workup, user=request.user)
+        context["oob_errors"] = _oob_errors(beside)
         return render(request, "workspace.html#result-update", context)
     context.update({
         "sections": [

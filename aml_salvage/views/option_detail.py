@@ -1,0 +1,76 @@
+"""One option's evidence, doses and warnings, loaded when the clinician opens it on the live panel.
+
+A live update sends the full detail of the preferred and alternative options; the others (consider, not
+recommended) carry their tier, reasons and availability, and their detail is fetched on demand so that each
+keystroke's update stays small. Nothing is kept on the server between the two requests (several app servers
+may serve them): the panel carries the workup it was computed from as a signed token, which its disclosures
+send back in a header; this view re-validates that workup, recomputes the result (a fraction of a
+millisecond) and renders the one option's detail with the same reference numbers as the panel.
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET
+
+from .. import services
+from ..domain.workup import Workup
+from ..presentation import consult_present
+
+URL_NAME = "option_detail"
+TOKEN_HEADER = "X-Workup-Token"
+_TOKEN_SALT = "aml_salvage.views.option_detail"
+# A panel left open longer than this asks for an update before it loads more detail.
+TOKEN_MAX_AGE_S = 12 * 3600
+STALE_MESSAGE = "This result has changed or expired: update the result, then open this option again."
+
+
+def workup_token(*, workup: Workup, user) -> str:
+    """The workup, signed (not encrypted: it holds no identifier, and the page shows it anyway) and bound
+    to the signed-in clinician."""
+    return signing.dumps({"u": user.pk, "w": workup.model_dump(mode="json")}, salt=_TOKEN_SALT, compress=True)
+
+
+def workup_from_token(*, token: str, user) -> Workup | None:
+    try:
+        data = signing.loads(token, salt=_TOKEN_SALT, max_age=TOKEN_MAX_AGE_S)
+    except signing.BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.pk:
+        return None
+    try:
+        return services.workup_parse(data=data.get("w"))
+    except services.WorkupInvalid:  # e.g. a token from before a change to the workup contract
+        return None
+
+
+def detail_url_prefix() -> str | None:
+    """'/…/options/' when this view is routed (the option id and '/' follow), else None: then the live
+    panel renders every detail inline."""
+    try:
+        url = reverse(URL_NAME, args=["x"])
+    except NoReverseMatch:
+        return None
+    return url[:-2] if url.endswith("/x/") else None
+
+
+@require_GET
+def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
+    workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
+    if workup is None:
+        # htmx swaps only successful responses: say it in the disclosure rather than leave "Loading…".
+        status = 200 if request.htmx else 400
+        return HttpResponse(f'<p class="stale">{STALE_MESSAGE}</p>', status=status)
+    result = services.consult_evaluate(workup=workup)
+    option = next((o for o in result.options if o.id == option_id), None)
+    if option is None:
+        raise Http404("no such option")
+    context = consult_present(result=result)
+    context.update({"option": option, "overview": option.tier == "not_recommended", "live": True})
+    return render(request, "partials/option_detail.html", context)
+
+
+__all__ = ["TOKEN_HEADER", "URL_NAME", "detail_url_prefix", "option_detail", "workup_from_token", "workup_token"]
