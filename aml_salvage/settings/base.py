@@ -35,6 +35,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Renews the idle timeout at most once a minute (not a session write per request).
+    "aml_salvage.middleware.SessionActivityMiddleware",
     # Default-deny: every view needs a signed-in user unless marked @login_not_required (the login page).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -100,9 +102,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-out after 30 minutes of inactivity: the cookie's age is renewed on every request.
+# Sign-out after 30 minutes of inactivity. The expiry is renewed by SessionActivityMiddleware at most once
+# per AML_SALVAGE_SESSION_RENEW_SECONDS, rather than by a session write on every request.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+AML_SALVAGE_SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 

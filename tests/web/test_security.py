@@ -172,7 +172,8 @@ def test_a_long_uncommon_password_is_accepted(author):
 
 def test_session_cookie_is_http_only_and_expires_with_inactivity():
     assert settings.SESSION_COOKIE_HTTPONLY and settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST and settings.SESSION_ENGINE.endswith(".db")
+    assert "aml_salvage.middleware.SessionActivityMiddleware" in settings.MIDDLEWARE
+    assert settings.SESSION_ENGINE.endswith(".db")
 
 
 # --- no patient data in logs or URLs ----------------------------------------------------------------------------
