@@ -143,6 +143,13 @@ class Draft:
         self.rule_ids: set[str] = set()  # of ``reasons``: a rule is noted once per option
         self.reason_ids: tuple[int, ...] = ()  # id() of each of ``reasons`` (interned objects): a cheap key
 
+    def note(self, rule_id: str, reason: Reason) -> None:
+        """Attach a rule's reason once per option."""
+        if rule_id not in self.rule_ids:
+            self.rule_ids.add(rule_id)
+            self.reasons.append(reason)
+            self.reason_ids += (id(reason),)
+
     def __repr__(self) -> str:
         return f"Draft({self.id!r}, tier={self.tier!r}, priority={self.priority}, rules={sorted(self.rule_ids)})"
 
@@ -242,10 +249,7 @@ class Selection:
         drafts = self.d
         for oid in ids:
             draft = drafts[oid]
-            if rule_id not in draft.rule_ids:
-                draft.rule_ids.add(rule_id)
-                draft.reasons.append(r)
-                draft.reason_ids += (id(r),)
+            draft.note(rule_id, r)
 
     def set(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
         """Base assignment of a tier (lane and target rules)."""
@@ -256,29 +260,20 @@ class Selection:
             draft.tier = tier
             if priority is not None:
                 draft.priority = priority
-            if rule_id not in draft.rule_ids:
-                draft.rule_ids.add(rule_id)
-                draft.reasons.append(r)
-                draft.reason_ids += (id(r),)
+            draft.note(rule_id, r)
 
     def _set_one(self, oid: str, tier: str, rule_id: str, r: Reason) -> None:
         """``set`` of one option with a reason already built."""
         draft = self.d[oid]
         draft.tier = tier
-        if rule_id not in draft.rule_ids:
-            draft.rule_ids.add(rule_id)
-            draft.reasons.append(r)
-            draft.reason_ids += (id(r),)
+        draft.note(rule_id, r)
 
     def _cap_one(self, oid: str, tier: str, rule_id: str, r: Reason) -> None:
         """``cap`` of one option with a reason already built."""
         draft = self.d[oid]
         if _ORDER[tier] > _ORDER[draft.tier]:
             draft.tier = tier
-        if rule_id not in draft.rule_ids:
-            draft.rule_ids.add(rule_id)
-            draft.reasons.append(r)
-            draft.reason_ids += (id(r),)
+        draft.note(rule_id, r)
 
     def lift(self, ids, tier: str, rule_id: str, priority: int | None = None, **fmt) -> None:
         """Raise to at least ``tier`` (never lowers)."""
@@ -291,10 +286,7 @@ class Selection:
                 draft.tier = tier
                 if priority is not None:
                     draft.priority = priority
-            if rule_id not in draft.rule_ids:
-                draft.rule_ids.add(rule_id)
-                draft.reasons.append(r)
-                draft.reason_ids += (id(r),)
+            draft.note(rule_id, r)
 
     def cap(self, ids, tier: str, rule_id: str, **fmt) -> None:
         """Lower to at most ``tier`` (never raises). Applied last: safety limits."""
@@ -305,10 +297,7 @@ class Selection:
             draft = drafts[oid]
             if order > _ORDER[draft.tier]:
                 draft.tier = tier
-            if rule_id not in draft.rule_ids:
-                draft.rule_ids.add(rule_id)
-                draft.reasons.append(r)
-                draft.reason_ids += (id(r),)
+            draft.note(rule_id, r)
 
     def note(self, ids, rule_id: str, **fmt) -> None:
         self._note((ids,) if isinstance(ids, str) else ids, rule_id, fmt)
