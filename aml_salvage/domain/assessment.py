@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from .knowledge import EpiTable, KnowledgeBase
+from .memo import IdentityMemo
 from .result import Assessment, EpiResult
 from .workup import Workup
 
@@ -75,16 +76,11 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
     return found, None
 
 
-_EPI: dict[int, tuple[EpiTable, dict]] = {}
+_EPI = IdentityMemo()
 
 
 def _epi_cache(table: EpiTable) -> dict:
-    entry = _EPI.get(id(table))
-    if entry is None or entry[0] is not table:
-        if len(_EPI) > 4:
-            _EPI.clear()
-        entry = _EPI[id(table)] = (table, {})
-    return entry[1]
+    return _EPI.get(table, dict)
 
 
 def _epi_build(workup: Workup, table: EpiTable, rfi, age, cytogenetics: str) -> EpiResult:

@@ -10,6 +10,7 @@ from operator import attrgetter
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis
 from .knowledge import KnowledgeBase, Regimen
+from .memo import IdentityMemo
 from .result import (
     TIERS,
     AvailabilityOut,
@@ -113,17 +114,12 @@ class _Static:
         }
 
 
-_STATIC: dict[int, tuple[KnowledgeBase, _Static]] = {}
+_STATIC = IdentityMemo()
 
 
 def _static_for(kb: KnowledgeBase) -> _Static:
-    """Built once per loaded knowledge base (the KB object is kept alive so its id is not reused)."""
-    entry = _STATIC.get(id(kb))
-    if entry is None or entry[0] is not kb:
-        if len(_STATIC) > 4:
-            _STATIC.clear()
-        entry = _STATIC[id(kb)] = (kb, _Static(kb))
-    return entry[1]
+    """Built once per loaded knowledge base."""
+    return _STATIC.get(kb, lambda: _Static(kb))
 
 
 def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment, kb: KnowledgeBase) -> list[str]:
@@ -251,16 +247,11 @@ class _Assembly:
         return list(found[0])
 
 
-_ASSEMBLY: dict[int, tuple[_Static, _Assembly]] = {}
+_ASSEMBLY = IdentityMemo()
 
 
 def _assembly_for(static: _Static) -> _Assembly:
-    entry = _ASSEMBLY.get(id(static))
-    if entry is None or entry[0] is not static:
-        if len(_ASSEMBLY) > 4:
-            _ASSEMBLY.clear()
-        entry = _ASSEMBLY[id(static)] = (static, _Assembly(static))
-    return entry[1]
+    return _ASSEMBLY.get(static, lambda: _Assembly(static))
 
 
 _priority = attrgetter("priority")

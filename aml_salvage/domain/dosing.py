@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .assessment import BSA_FORMULA_LABELS
 from .knowledge import JURISDICTIONS, DoseStep, KnowledgeBase, Parameters, Regimen, RoundingBand, Schedule
+from .memo import IdentityMemo
 from .result import Assessment, DoseLine, DosingBasis
 from .workup import Workup
 
@@ -295,29 +296,28 @@ class DoseCalculator:
         return lines
 
 
-_PLANS: dict[int, tuple[Regimen, list]] = {}
+_PLANS = IdentityMemo(max_entries=256)
 _HOOKS = (("fludarabine-renal", "fludarabine"), ("ivosidenib-strong-cyp3a4", "ivosidenib"),
           ("revumenib-weight-cyp3a4", "revumenib"))
 
 
 def _plan(regimen: Regimen) -> list:
     """Per regimen, once: each step paired with the label rule that adjusts it (venetoclax steps grouped)."""
-    entry = _PLANS.get(id(regimen))
-    if entry is None or entry[0] is not regimen:
-        plan: list = []
-        for schedule in regimen.schedules:
-            ven = [_StepPlan(s, schedule) for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
-            for step in schedule.steps:
-                if "venetoclax-cyp3a4" in step.adjustments:
-                    if step is ven[0].step:
-                        plan.append(("venetoclax", ven))
-                    continue
-                kind = next((k for hook, k in _HOOKS if hook in step.adjustments), "plain")
-                plan.append((kind, _StepPlan(step, schedule)))
-        if len(_PLANS) > 256:
-            _PLANS.clear()
-        entry = _PLANS[id(regimen)] = (regimen, plan)
-    return entry[1]
+    return _PLANS.get(regimen, lambda: _build_plan(regimen))
+
+
+def _build_plan(regimen: Regimen) -> list:
+    plan: list = []
+    for schedule in regimen.schedules:
+        ven = [_StepPlan(s, schedule) for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
+        for step in schedule.steps:
+            if "venetoclax-cyp3a4" in step.adjustments:
+                if step is ven[0].step:
+                    plan.append(("venetoclax", ven))
+                continue
+            kind = next((k for hook, k in _HOOKS if hook in step.adjustments), "plain")
+            plan.append((kind, _StepPlan(step, schedule)))
+    return plan
 
 
 def regimen_doses(*, regimen: Regimen, workup: Workup, assessment: Assessment, kb: KnowledgeBase,

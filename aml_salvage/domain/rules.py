@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .knowledge import JURISDICTIONS, OPTION_IDS, KnowledgeBase
+from .memo import IdentityMemo
 from .result import TIERS, Action, Assessment, Reason, View
 from .workup import Workup
 
@@ -108,16 +109,11 @@ class _KbRules:
         return found
 
 
-_KB_RULES: dict[int, _KbRules] = {}
+_KB_RULES = IdentityMemo()
 
 
 def _kb_rules(kb: KnowledgeBase) -> _KbRules:
-    found = _KB_RULES.get(id(kb))
-    if found is None or found.kb is not kb:
-        if len(_KB_RULES) > 4:
-            _KB_RULES.clear()
-        found = _KB_RULES[id(kb)] = _KbRules(kb)
-    return found
+    return _KB_RULES.get(kb, lambda: _KbRules(kb))
 
 
 def reason_display(reason: Reason) -> str:
