@@ -8,7 +8,7 @@ from __future__ import annotations
 from operator import attrgetter
 
 from .assessment import assessment_compute
-from .dosing import DoseCalculator, DosingConfig, dosing_basis
+from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band
 from .knowledge import KnowledgeBase, Regimen
 from .memo import IdentityMemo
 from .result import (
@@ -63,7 +63,8 @@ class _Static:
         self.references = {
             rid: (ref.short, ref.citation, ref.doi, ref.pmid, ref.url) for rid, ref in kb.references.items()
         }
-        self.drug_flags = {rid: self._drug_flags(reg) for rid, reg in kb.regimens.items()}
+        self.drug_flags = {rid: self._drug_flags(reg, kb.parameters.cytarabine_high_dose_mg_m2)
+                           for rid, reg in kb.regimens.items()}
 
     def reference(self, ref_id: str, number: int) -> ReferenceOut:
         """Numbered reference; the (id, number) pairs recur across results, so they are cached."""
@@ -103,12 +104,13 @@ class _Static:
         return ids
 
     @staticmethod
-    def _drug_flags(reg: Regimen) -> dict[str, bool]:
+    def _drug_flags(reg: Regimen, high_cytarabine_mg_m2: float) -> dict[str, bool]:
         steps = [s for sched in reg.schedules for s in sched.steps]
         return {
             "fludarabine": any(s.drug == "fludarabine" for s in steps),
             "high_cytarabine": any(
-                s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None and s.dose >= 1000
+                s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None
+                and s.dose >= high_cytarabine_mg_m2
                 for s in steps
             ),
         }
@@ -129,9 +131,10 @@ def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment, kb: K
     if crcl is None and (flags["fludarabine"] or flags["high_cytarabine"]):
         ids.append("renal-not-assessed")
     if flags["fludarabine"] and crcl is not None:
-        if crcl < 30:
+        factor = fludarabine_band(params, crcl).factor
+        if factor == 0:
             ids.append("fludarabine-renal-avoid")
-        elif crcl < 70:
+        elif factor < 1:
             ids.append("fludarabine-renal-reduced")
     if flags["high_cytarabine"]:
         creat = workup.patient.creatinine

@@ -14,7 +14,16 @@ import re
 from dataclasses import dataclass
 
 from .assessment import BSA_FORMULA_LABELS
-from .knowledge import JURISDICTIONS, DoseStep, KnowledgeBase, Parameters, Regimen, RoundingBand, Schedule
+from .knowledge import (
+    JURISDICTIONS,
+    DoseStep,
+    FludarabineBand,
+    KnowledgeBase,
+    Parameters,
+    Regimen,
+    RoundingBand,
+    Schedule,
+)
 from .memo import IdentityMemo
 from .result import Assessment, DoseLine, DosingBasis
 from .workup import Workup
@@ -107,6 +116,22 @@ def _band_table(bands) -> tuple[tuple[float | None, float, int | None], ...]:
         decimals = max(0, -math.floor(math.log10(b.step_mg))) if b.step_mg < 1 else 0
         table.append((b.below_mg, b.step_mg, None if decimals == 0 and b.step_mg == int(b.step_mg) else decimals))
     return tuple(table)
+
+
+def fludarabine_band(params: Parameters, crcl: float) -> FludarabineBand:
+    """The fludarabine label's CrCl band for this clearance (parameters.yaml): the one place it is read."""
+    return next(b for b in params.fludarabine_renal
+                if crcl >= b.crcl_min and (b.crcl_max is None or crcl < b.crcl_max))
+
+
+def fludarabine_full_dose_from(params: Parameters) -> float:
+    """The lowest CrCl at which the label gives the full fludarabine dose."""
+    return min(b.crcl_min for b in params.fludarabine_renal if b.factor >= 1)
+
+
+def fludarabine_withheld_below(params: Parameters) -> float:
+    """The CrCl below which the label says not to give fludarabine."""
+    return max(b.crcl_max for b in params.fludarabine_renal if b.factor == 0 and b.crcl_max is not None)
 
 
 class DoseCalculator:
@@ -212,11 +237,11 @@ class DoseCalculator:
         crcl = self.a.crcl_ml_min
         if crcl is None:
             return self.line(sp, adjustments=[
-                "renal function not assessed (no creatinine): the label reduces fludarabine at CrCl <70 mL/min "
-                "and withholds it below 30 — enter creatinine"
+                "renal function not assessed (no creatinine): the label reduces fludarabine at CrCl "
+                f"<{fludarabine_full_dose_from(self.params):g} mL/min and withholds it below "
+                f"{fludarabine_withheld_below(self.params):g} — enter creatinine"
             ])
-        band = next(b for b in self.params.fludarabine_renal
-                    if crcl >= b.crcl_min and (b.crcl_max is None or crcl < b.crcl_max))
+        band = fludarabine_band(self.params, crcl)
         if band.factor >= 1:
             return self.line(sp)
         if band.factor == 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .dosing import fludarabine_band
 from .knowledge import JURISDICTIONS, OPTION_IDS, KnowledgeBase
 from .memo import IdentityMemo
 from .result import TIERS, Action, Assessment, Reason, View
@@ -604,7 +605,7 @@ class Selection:
         if p.mrd:
             anti_leukemic = [o for o in OPTION_IDS if o not in ("clinical-trial", "bsc")]
             self.cap(anti_leukemic, C, "R-MRD-01")
-        if p.crcl is not None and p.crcl < 30:
+        if p.crcl is not None and fludarabine_band(self.kb.parameters, p.crcl).factor == 0:
             self.cap(FLUDARABINE, N, "R-RENAL-01", crcl=f"{p.crcl:.0f}")
         for oid, tier, rule_id, reason in self._kb.availability_caps[p.jurisdiction]:
             self._cap_one(oid, tier, rule_id, reason)  # R-AVAIL-01/02, jurisdiction=<jur>, note=<note>

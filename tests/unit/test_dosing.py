@@ -169,3 +169,20 @@ def test_anthracycline_regimens_warn_about_cumulative_dose(evaluate):
     result = evaluate(YOUNG_FIT)
     for oid in ("flag-ida", "mec"):
         assert "anthracycline-cumulative" in [w.id for w in option(result, oid).warning_details]
+
+
+def test_renal_thresholds_come_from_the_knowledge_base(kb, evaluate):
+    """Moving the label's fludarabine bands in parameters.yaml moves the tier, the dose and the warning."""
+    from aml_salvage.domain.consult import consult_build
+    from aml_salvage.domain.knowledge import FludarabineBand
+
+    # CrCl 49 mL/min: reduced under the shipped bands; withheld if the "do not give" band reached 50.
+    data = build(**{"patient.creatinine": {"value": 140, "unit": "umol/L"}})
+    assert option(evaluate(data), "flag-ida").tier != "not_recommended"
+    stricter = kb.parameters.model_copy(update={"fludarabine_renal": [
+        FludarabineBand(crcl_min=70, crcl_max=None, factor=1.0, text="full"),
+        FludarabineBand(crcl_min=0, crcl_max=70, factor=0.0, text="do not give"),
+    ]})
+    result = consult_build(workup=Workup.model_validate(data), kb=kb.model_copy(update={"parameters": stricter}))
+    flag = option(result, "flag-ida")
+    assert flag.tier == "not_recommended" and "fludarabine-renal-avoid" in [w.id for w in flag.warning_details]
