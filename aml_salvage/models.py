@@ -37,16 +37,25 @@ class ConsultImmutable(Exception):
     """Raised on any attempt to change or delete a saved consult."""
 
 
-class ConsultQuerySet(models.QuerySet):
-    # Bulk operations bypass save()/delete(); refuse them too (the admin's "delete selected" uses these).
+class WriteOnceQuerySet(models.QuerySet):
+    """Bulk operations bypass save()/delete(); refuse them too (the admin's "delete selected" uses these).
+    Subclasses name the exception and the messages."""
+
+    refusal: type[Exception] = Exception
+    msg_update = msg_delete = "rows of this table are written once"
+
     def update(self, **kwargs):
-        raise ConsultImmutable(MSG_IMMUTABLE)
+        raise self.refusal(self.msg_update)
 
     def delete(self):
-        raise ConsultImmutable(MSG_NO_DELETE)
+        raise self.refusal(self.msg_delete)
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise ConsultImmutable(MSG_IMMUTABLE)
+        raise self.refusal(self.msg_update)
+
+
+class ConsultQuerySet(WriteOnceQuerySet):
+    refusal, msg_update, msg_delete = ConsultImmutable, MSG_IMMUTABLE, MSG_NO_DELETE
 
 
 class Consult(models.Model):
@@ -97,15 +106,8 @@ class AuditAppendOnly(Exception):
     """Raised on any attempt to change or delete an audit event."""
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
-
-    def delete(self):
-        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
+class AuditEventQuerySet(WriteOnceQuerySet):
+    refusal, msg_update, msg_delete = AuditAppendOnly, MSG_AUDIT_APPEND_ONLY, MSG_AUDIT_APPEND_ONLY
 
 
 class AuditEvent(models.Model):
