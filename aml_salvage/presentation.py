@@ -56,6 +56,30 @@ def dose_patient(line: DoseLine) -> str:
     return text
 
 
+SAME_AS_ABOVE = "as the line above"
+
+
+def dose_lines_display(lines: list[DoseLine]) -> list[DoseLine]:
+    """Display copies of one option's dose lines without repeated sentences: on consecutive lines of the
+    same drug and schedule (a venetoclax ramp-up), an adjustment identical to the line above reads 'as the
+    line above (D1)' — still named on every line — and identical footnotes are printed once. Nothing is
+    recomputed. Idempotent: lines already referring above are left as they are."""
+    out: list[DoseLine] = []
+    previous: DoseLine | None = None
+    for line in lines:
+        update = {}
+        referred = bool(line.adjustments) and line.adjustments[0].startswith(SAME_AS_ABOVE)
+        if previous is not None and not referred and previous.drug == line.drug and previous.schedule == line.schedule:
+            if line.adjustments and line.adjustments == previous.adjustments:
+                update["adjustments"] = [f"{SAME_AS_ABOVE} ({previous.days})"]
+            if line.notes and line.notes == previous.notes:
+                update["notes"] = []
+        out.append(line.model_copy(update=update) if update else line)
+        if not update.get("adjustments") and not referred:
+            previous = line
+    return out
+
+
 def evidence_response(ev: EvidenceOut) -> str:
     """'CR/CRh 34%' / 'ORR 52% (24/46)' — the metric is always named, never merged with another."""
     if ev.metric == "none" or (ev.value_pct is None and ev.metric != "OS"):

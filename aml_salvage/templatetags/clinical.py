@@ -16,6 +16,7 @@ register.filter("dose_patient", p.dose_patient)
 register.filter("evidence_response", p.evidence_response)
 register.filter("evidence_os", p.evidence_os)
 register.filter("evidence_n", p.evidence_n)
+register.filter("dose_lines_display", p.dose_lines_display)
 
 
 @register.filter

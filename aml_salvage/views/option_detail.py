@@ -1,11 +1,14 @@
-"""One option's evidence, doses and warnings, loaded when the clinician opens it on the live panel.
+"""One option's detail, loaded when the clinician opens it on the live panel.
 
-A live update sends the full detail of the preferred and alternative options; the others (consider, not
-recommended) carry their tier, reasons and availability, and their detail is fetched on demand so that each
-keystroke's update stays small. Nothing is kept on the server between the two requests (several app servers
-may serve them): the panel carries the workup it was computed from as a signed token, which its disclosures
-send back in a header; this view re-validates that workup, recomputes the result (a fraction of a
-millisecond) and renders the one option's detail with the same reference numbers as the panel.
+A live update sends, for every option, what ranks it: tier, target, availability, every reason with its rule
+id and sources, the articles' views, one line per evidence record; and, for the preferred options, the
+patient's dose table and warnings (templates/partials/option_live.html). The rest — the summary, the
+availability note, the full evidence table, the other options' doses and warnings — is fetched here when the
+clinician opens the option, so that each keystroke's update stays small. (Not-recommended options are not
+dosed; their names open the regimen library.) Nothing is kept on the server between the two requests
+(several app servers may serve them): the panel carries the workup it was computed from as a signed token,
+which its disclosures send back in a header; this view re-validates that workup, recomputes the result (a
+fraction of a millisecond) and renders the one option's detail with the same reference numbers as the panel.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
     if option is None:
         raise Http404("no such option")
     context = consult_present(result=result)
-    context.update({"option": option, "overview": option.tier == "not_recommended", "live": True})
+    # A preferred option's card already shows its dose table and warnings.
+    context.update({"option": option, "overview": True, "doses_shown": option.tier == "preferred", "live": True})
     return render(request, "partials/option_detail.html", context)
 
 

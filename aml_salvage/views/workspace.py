@@ -46,12 +46,12 @@ def _evaluate(form: WorkupForm) -> tuple[Workup | None, ConsultResult | None]:
 
 
 def _oob_errors(beside: dict[str, list[str]]) -> SafeString:
-    """Every field's error container, out of band (emptied when fixed): built here, not in the template,
-    as one string for the ~50 fields of each live update."""
+    """The error containers of the fields in error, out of band. The others are emptied in the browser just
+    before the swap (static/js/workspace.js), so a fixed error disappears without sending ~50 empty boxes."""
     return mark_safe("".join(  # every message is escaped
         f'<div id="err-{name}" class="field-error" hx-swap-oob="true">'
         + "".join(f"<p>{escape(message)}</p>" for message in messages) + "</div>\n"
-        for name, messages in beside.items()
+        for name, messages in beside.items() if messages
     ))
 
 

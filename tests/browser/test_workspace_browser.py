@@ -156,6 +156,14 @@ def test_clinician_path(page, clinician, live_server):
     assert page.evaluate("window.__sameDocument") is True
     assert page.get_by_label("Age", exact=True).input_value() == "30"
     page.locator("#result-status").get_by_text("Preferred:").wait_for()
+
+    # The preferred option's doses are in the panel; an alternative's load when the clinician opens it.
+    assert "120 mg" in option_in_tier(page, "gilteritinib", "preferred").locator("table.dose-table").inner_text()
+    alternative = page.locator("#result-panel #tier-alternative article.option").first
+    assert alternative.locator("table.dose-table").count() == 0
+    alternative.locator("details.option-detail > summary").click()
+    alternative.locator(".option-detail-body table.dose-table").wait_for()
+    assert "Doses for this patient — Height 165 cm, weight 60 kg" in alternative.inner_text()
     screenshots(page, "workspace")
 
     problems = axe_serious(page)

@@ -163,3 +163,21 @@ def test_summary_uses_the_forms_words_and_units():
     assert patient["Serum creatinine"] == "80 µmol/L"
     assert patient["ECOG performance status"].startswith("0")
     assert dict(sections["Transplant"])["Donor available"] == "Unknown / search under way"
+
+
+# --- fields shared between forms (not deep-copied per request) ---------------------------------------------
+
+def test_forms_share_their_fields_and_keep_per_request_values_on_the_instance():
+    from django.test import override_settings
+
+    first, second = WorkupForm(), WorkupForm()
+    assert first.fields["age_years"] is second.fields["age_years"]  # no per-request deep copy
+    assert first.fields is not second.fields  # each form may still reorder or drop its own entries
+    with override_settings(AML_SALVAGE_DEFAULT_JURISDICTION="US"):
+        us = WorkupForm()
+        assert 'value="US" selected' in str(us["jurisdiction"])
+    assert 'value="CA" selected' in str(WorkupForm()["jurisdiction"])  # the shared field was not changed
+    assert WorkupForm.base_fields["jurisdiction"].initial is None
+    assert first["prior_hma"].field.widget.attrs["aria-describedby"] == "err-prior_hma"  # no help text
+    assert first["age_years"].field.widget.attrs["aria-describedby"] == "err-age_years help-age_years"
+    assert "help-other_mutations" in str(first["other_mutations"])

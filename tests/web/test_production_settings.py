@@ -104,10 +104,12 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(prod_env):
         with connection.cursor() as c:
             c.execute("PRAGMA journal_mode"); mode = c.fetchone()[0]
             c.execute("PRAGMA busy_timeout"); timeout = c.fetchone()[0]
-        print(mode, timeout, connection.transaction_mode)
+        print(mode, timeout, connection.transaction_mode, connection.settings_dict["CONN_MAX_AGE"],
+              connection.settings_dict["CONN_HEALTH_CHECKS"])
     """, prod_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["wal", "20000", "IMMEDIATE"]
+    # The connection is kept between requests (each worker its own), checked before reuse.
+    assert result.stdout.split() == ["wal", "20000", "IMMEDIATE", "60", "True"]
 
 
 # --- start-up through the WSGI module (what gunicorn imports) ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The consult workspace: the form in sections, the live (HTMX) result fragment, field errors beside the
-field without losing what was typed, the same result without JavaScript, the detail of the consider and
-not-recommended options loaded on demand, and option cards rendered once per content (tests/web/
+field without losing what was typed, the same result without JavaScript, each option's detail loaded on
+demand, and option cards rendered once per content (tests/web/
 test_page_weight.py holds the size budgets)."""
 
 from __future__ import annotations
@@ -103,9 +103,26 @@ def test_htmx_update_returns_only_the_result_fragment(client):
     assert 'id="result-panel"' in body
     assert "<html" not in body and "<form" not in body
     assert "<input" not in body and "<select" not in body, "inputs are never re-rendered by a live update"
-    for name in FIELD_PATHS:  # every error container is refreshed (emptied when fixed)
-        assert f'<div id="err-{name}" class="field-error" hx-swap-oob="true">' in body
+    # Only the fields in error get their container out of band; static/js/workspace.js empties the others
+    # just before the swap (the browser test checks a fixed error disappears). A valid workup: none at all.
+    assert 'class="field-error"' not in body
+    assert '<div id="err-__all__" class="form-errors" hx-swap-oob="true">' in body
     assert 'id="result-status" hx-swap-oob="innerHTML"' in body
+
+
+def test_htmx_update_sends_the_error_containers_of_the_fields_in_error_only(client):
+    body = live(client, post_data(build(YOUNG_FIT, **{"patient.age_years": 15}))).content.decode()
+    sent = re.findall(r'<div id="err-([a-z0-9_]+)" class="field-error" hx-swap-oob="true">', body)
+    assert sent == ["age_years"]
+    assert set(sent) <= set(FIELD_PATHS)
+
+
+def test_the_workspace_loads_the_script_that_empties_fixed_errors(client):
+    page = client.get(reverse("workspace")).content.decode()
+    match = re.search(r'<script src="(/static/js/workspace[^"]*\.js)" defer></script>', page)
+    assert match, "workspace.js is loaded from our own static files"
+    script = (settings.BASE_DIR / "static" / "js" / "workspace.js").read_text()
+    assert "htmx:beforeSwap" in script and ".field-error" in script
 
 
 def test_htmx_fragment_shows_the_whole_result(client):
@@ -119,13 +136,16 @@ def test_htmx_fragment_shows_the_whole_result(client):
     assert "Doses for this patient — Height 165 cm, weight 60 kg, BSA 1.66 m²" in body
 
 
-def test_not_recommended_options_are_collapsed_with_their_reason_in_the_summary(client):
+def test_not_recommended_options_are_listed_with_their_reasons_in_the_live_panel(client):
     body = live(client, post_data()).content.decode()
-    block = re.search(r'<details class="option option-collapsed tier-not_recommended[^"]*" id="option-gilteritinib".*?'
-                      r'<summary>(.*?)</summary>', body, re.S)
-    assert block, "gilteritinib (no FLT3 mutation) is collapsed"
-    summary = block.group(1)
-    assert "Not recommended" in summary and "R-" in summary and "FLT3" in summary
+    entry = re.search(r'<li class="option option-set-aside tier-not_recommended[^"]*" id="option-gilteritinib"'
+                      r' data-option="gilteritinib" data-tier="not_recommended">(.*?)</li>', body, re.S)
+    assert entry, "gilteritinib (no FLT3 mutation) is in the set-aside list"
+    text = entry.group(1)
+    assert "R-TGT-00" in text and "FLT3" in text and "not present at relapse" in text
+    assert 'href="/regimens/gilteritinib/" target="_blank"' in text  # the library, without leaving the workup
+    assert "dose-table" not in text  # not recommended: not dosed
+    assert re.search(r'<h4 id="h-tier-not_recommended">.*?Not recommended', body, re.S)
 
 
 def test_tiers_are_labelled_in_words_and_shapes_not_colour_alone(client):
@@ -174,7 +194,7 @@ def test_htmx_fields_not_yet_filled_are_listed_not_flagged(client):
     body = live(client, {"age_years": "44", "disease_status": "relapse", "relapse_number": "1",
                          "jurisdiction": "CA", "bsa_formula": "mosteller", "creatinine_unit": "umol/L",
                          "cyp3a4_inhibitor": "none"}).content.decode()
-    assert field_error(body, "sex") == ""  # untouched: not flagged beside the input yet
+    assert 'id="err-sex"' not in body  # untouched: not flagged beside the input yet
     assert "Still needed" in body
     assert '<a href="#id_sex">Sex</a>' in body
     assert '<a href="#id_cr1_duration_months">' in body  # required for relapse, said in the panel
@@ -243,35 +263,51 @@ def option_block(body: str, option_id: str) -> str:
     start = body.index(f'id="option-{option_id}"')
     start = body.rindex("<", 0, start)
     ends = (body.find('<article class="option', start + 1), body.find('<details class="option ', start + 1),
-            body.find("</section>", start))
+            body.find('<li class="option ', start + 1), body.find("</section>", start))
     end = min(i for i in ends if i > 0)
     return body[start:end]
 
 
 @with_detail_route
-def test_live_update_sends_full_detail_for_preferred_and_alternative_and_loads_the_rest_on_demand(client):
+def test_live_update_shows_what_ranks_each_option_and_loads_the_rest_on_demand(client):
     body = live(client, post_data()).content.decode()
     token = hx_headers(body)[TOKEN_HEADER]
     assert token
     result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+    assert {o.tier for o in result.options} >= {"preferred", "alternative", "consider", "not_recommended"}
     for option in result.options:
         block = option_block(body, option.id)
-        if option.tier in ("preferred", "alternative"):
-            assert "hx-get" not in block
-            if option.evidence:
-                assert 'class="evidence-table"' in block, option.id
-            if option.doses:
-                assert 'class="dose-table"' in block, option.id
+        url = reverse(URL_NAME, args=[option.id])
+        assert 'class="evidence-table"' not in block, option.id  # the full table loads on demand
+        if option.tier == "not_recommended":
+            assert "hx-get" not in block and 'class="dose-table"' not in block
+            assert reverse("regimen_detail", args=[option.id]) in block
         else:
-            url = reverse(URL_NAME, args=[option.id])
             assert f'hx-get="{url}" hx-trigger="toggle once"' in block, option.id
-            assert 'class="evidence-table"' not in block and 'class="dose-table"' not in block, option.id
-            assert "Loading" in block
+            for ev in option.evidence:  # one line per record: study, response, n
+                assert escape(ev.study) in block, (option.id, ev.study)
+            if not option.evidence:
+                assert 'class="evidence-note"' in block
+            # The preferred options' doses (with their basis) and warnings are in the panel; the others' load.
+            shown = option.tier == "preferred"
+            assert ('class="dose-table"' in block) == (shown and bool(option.doses)), option.id
+            assert ('class="warnings"' in block) == (shown and bool(option.warning_details)), option.id
         # Never hidden: the tier, every rule id and its reason, and the availability are in the panel.
         assert f'data-tier="{option.tier}"' in block
         for rule in option.rules:
-            assert rule.rule_id in block, (option.id, rule.rule_id)
+            assert rule.rule_id in block and escape(rule.text) in block, (option.id, rule.rule_id)
         assert f"({option.availability_detail.jurisdiction})" in block
+
+
+@with_detail_route
+def test_on_demand_detail_of_a_preferred_option_has_the_full_evidence_but_not_the_doses_twice(client):
+    body = live(client, post_data()).content.decode()
+    token = hx_headers(body)[TOKEN_HEADER]
+    result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+    preferred = next(o for o in result.options if o.tier == "preferred" and o.doses and o.evidence)
+    detail = client.get(reverse(URL_NAME, args=[preferred.id]), **HX, **{TOKEN_META: token}).content.decode()
+    assert 'class="evidence-table"' in detail and 'class="option-summary"' in detail
+    assert 'class="dose-table"' not in detail and 'class="warnings"' not in detail  # already in the card
 
 
 @with_detail_route

@@ -1,0 +1,69 @@
+"""Formatting shared by the page and the PDF: repeated dose-line sentences said once, evidence in one line."""
+
+from __future__ import annotations
+
+import pytest
+from django.template.loader import get_template
+
+from aml_salvage import services
+from aml_salvage.presentation import SAME_AS_ABOVE, consult_present, dose_lines_display
+from tests.factories import build, case_files, load_case
+
+POSACONAZOLE = next(p for p in case_files() if p.stem == "aza-ven-with-posaconazole")
+
+
+def aza_ven():
+    result = services.consult_evaluate(workup=services.workup_parse(data=load_case(POSACONAZOLE)["workup"]))
+    return result, next(o for o in result.options if o.id == "aza-ven")
+
+
+def test_a_ramp_up_adjustment_is_written_once_and_named_on_every_line():
+    _, option = aza_ven()
+    ven = [line for line in option.doses if line.drug == "venetoclax"]
+    assert [line.rounded for line in ven] == [10, 20, 50, 70]  # the posaconazole ramp-up (label)
+    assert all(line.adjustments == ven[0].adjustments for line in ven)  # the engine repeats it on each line
+    shown = [line for line in dose_lines_display(option.doses) if line.drug == "venetoclax"]
+    assert shown[0].adjustments == ven[0].adjustments and shown[0].notes == ven[0].notes
+    for line in shown[1:]:
+        assert line.adjustments == [f"{SAME_AS_ABOVE} ({ven[0].days})"]  # still marked adjusted
+        assert line.notes == []
+    assert [(line.rounded, line.days) for line in shown] == [(line.rounded, line.days) for line in ven]
+    assert dose_lines_display(dose_lines_display(option.doses)) == dose_lines_display(option.doses)  # idempotent
+
+
+def test_other_drugs_and_differing_adjustments_keep_their_own_words():
+    _, option = aza_ven()
+    aza = next(line for line in dose_lines_display(option.doses) if line.drug == "azacitidine")
+    original = next(line for line in option.doses if line.drug == "azacitidine")
+    assert aza == original
+    no_azole = services.consult_evaluate(workup=services.workup_parse(
+        data=build(load_case(POSACONAZOLE)["workup"], **{"context.cyp3a4_inhibitor": "none"})))
+    plain = next(o for o in no_azole.options if o.id == "aza-ven")
+    assert dose_lines_display(plain.doses) == list(plain.doses)  # nothing repeated, nothing changed
+
+
+def test_the_dose_table_says_as_the_line_above_and_keeps_every_dose():
+    result, option = aza_ven()
+    html = get_template("components/dose_table.html").render({**consult_present(result=result), "option": option})
+    assert html.count(f"{SAME_AS_ABOVE} (D1)") == 3
+    assert html.count("Adjusted</span>") == 4
+    for dose in ("10 mg", "20 mg", "50 mg", "70 mg"):
+        assert f"<strong>{dose}</strong>" in html
+    assert "Height 175 cm, weight 75 kg, BSA 1.91 m²" in html  # the basis, beside the doses
+
+
+@pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
+def test_evidence_lines_name_the_study_metric_and_n_of_every_record(case):
+    result = services.consult_evaluate(workup=services.workup_parse(data=load_case(case)["workup"]))
+    context = consult_present(result=result)
+    numbers = context["reference_numbers"]
+    template = get_template("components/evidence_lines.html")
+    for option in result.options:
+        html = template.render({**context, "option": option})
+        assert html.count("<li") == len(option.evidence)
+        for ev in option.evidence:
+            assert f"[{numbers[ev.reference]}]" in html
+            if ev.n:
+                assert f"n={ev.n}" in html
+            if ev.setting != "R/R":
+                assert f"({ev.setting})" in html
