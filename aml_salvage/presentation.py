@@ -80,6 +80,29 @@ def dose_lines_display(lines: list[DoseLine]) -> list[DoseLine]:
     return out
 
 
+@dataclass(frozen=True)
+class DoseTableDisplay:
+    """One dose table as displayed: its lines (dose_lines_display) and the rounding rules stated once under
+    the table instead of on each line."""
+
+    lines: list[DoseLine]
+    rounding: list[tuple[str, str]]  # (which lines, e.g. 'mg/m² doses', the rule)
+
+
+def dose_table_display(lines: list[DoseLine]) -> DoseTableDisplay:
+    """A rounding rule shared by every line of one unit (two lines or more) is stated once, under the table;
+    a line with any other rule keeps its own. Nothing is recomputed."""
+    by_unit: dict[str, list[str | None]] = {}
+    for line in lines:
+        by_unit.setdefault(line.unit or "", []).append(line.rounding)
+    shared = {unit: rules[0] for unit, rules in by_unit.items()
+              if len(rules) >= 2 and rules[0] and all(rule == rules[0] for rule in rules)}
+    shown = [line.model_copy(update={"rounding": None}) if line.rounding and shared.get(line.unit or "") == line.rounding
+             else line for line in dose_lines_display(lines)]
+    return DoseTableDisplay(lines=shown, rounding=[
+        (f"{unit_label(unit)} doses" if unit else "doses", rule) for unit, rule in shared.items()])
+
+
 def evidence_response(ev: EvidenceOut) -> str:
     """'CR/CRh 34%' / 'ORR 52% (24/46)' — the metric is always named, never merged with another."""
     if ev.metric == "none" or (ev.value_pct is None and ev.metric != "OS"):
@@ -139,7 +162,7 @@ def consult_present(*, result: ConsultResult) -> dict:
                   options=[o for o in result.options if o.tier == t])
         for t in TIERS
     ]
-    reference_numbers = {r.id: r.number for r in result.references}
+    reference_numbers = CitedNumbers({r.id: r.number for r in result.references})
     return {
         "result": result,
         "tier_groups": groups,
@@ -151,8 +174,30 @@ def consult_present(*, result: ConsultResult) -> dict:
     }
 
 
+class CitedNumbers(dict):
+    """The result's reference numbers, by reference id, remembering which ids a page has cited so far: the
+    live panel and an option's detail list only the references they cite (numbered as in the full result,
+    as the PDF does), not all of them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cited: set[str] = set()
+
+    def cite(self, source_ids) -> None:
+        self.cited.update(s for s in source_ids if s in self)
+
+
+def cited_references(references, numbers) -> list:
+    """The references cited so far on this page (all of them when the numbering does not record citations)."""
+    if not isinstance(numbers, CitedNumbers):
+        return list(references)
+    return [r for r in references if r.id in numbers.cited]
+
+
 def ref_numbers_text(source_ids, numbers) -> str:
     """'[3, 7]': the result's numbers of these references, sorted, each once ('' when none is cited)."""
+    if isinstance(numbers, CitedNumbers):
+        numbers.cite(source_ids)
     found = sorted({numbers[s] for s in source_ids if s in numbers})
     return "[" + ", ".join(str(n) for n in found) + "]" if found else ""
 

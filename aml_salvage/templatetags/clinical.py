@@ -16,7 +16,7 @@ register.filter("dose_patient", p.dose_patient)
 register.filter("evidence_response", p.evidence_response)
 register.filter("evidence_os", p.evidence_os)
 register.filter("evidence_n", p.evidence_n)
-register.filter("dose_lines_display", p.dose_lines_display)
+register.filter("dose_table_display", p.dose_table_display)
 
 
 @register.filter
@@ -46,7 +46,7 @@ def ref_numbers(source_ids, numbers) -> str:
 def ref_numbers_one(source_id, numbers) -> str:
     if isinstance(numbers, p.DeferredNumbers):
         return numbers.mark((source_id,))
-    return f"[{numbers[source_id]}]" if numbers and source_id in numbers else ""
+    return p.ref_numbers_text((source_id,), numbers) if numbers else ""
 
 
 OPTION_TEMPLATE = "partials/option.html"
@@ -76,7 +76,10 @@ def option_card(context, option):
     if card is None:
         card = cache.cards.put(key, p.Card(_render(context, OPTION_TEMPLATE, option=option,
                                                    reference_numbers=p.DEFERRED_NUMBERS, dose_slot=p.DOSE_SLOT)))
-    parts = card.filled(context.get("reference_numbers") or {})
+    numbers = context.get("reference_numbers") or {}
+    if isinstance(numbers, p.CitedNumbers):
+        numbers.cite(card.ref_ids)  # a card from the cache calls no filter: its citations are recorded here
+    parts = card.filled(numbers)
     if len(parts) == 1:
         return mark_safe(parts[0])
     dose_key = p.dose_table_key(option)
@@ -87,8 +90,17 @@ def option_card(context, option):
 
 
 @register.simple_tag(takes_context=True)
-def reference_list(context):
-    """The result's numbered references (``partials/references.html``), kept by content on the live panel."""
+def reference_list(context, cited_only=False):
+    """The result's numbered references (``partials/references.html``), kept by content on the live panel.
+    cited_only: only those cited above it on the page (the live panel, an option's detail)."""
+    if cited_only:
+        cited = p.cited_references(context.get("references") or (), context.get("reference_numbers"))
+        with context.push(references=cited):
+            return _reference_list(context)
+    return _reference_list(context)
+
+
+def _reference_list(context) -> str:
     cache: p.LiveCache | None = context.get("live_cache")
     if cache is None:
         return _render(context, REFERENCES_TEMPLATE)

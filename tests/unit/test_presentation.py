@@ -6,7 +6,7 @@ import pytest
 from django.template.loader import get_template
 
 from aml_salvage import services
-from aml_salvage.presentation import SAME_AS_ABOVE, consult_present, dose_lines_display
+from aml_salvage.presentation import SAME_AS_ABOVE, consult_present, dose_lines_display, dose_patient
 from tests.factories import build, case_files, load_case
 
 POSACONAZOLE = next(p for p in case_files() if p.stem == "aza-ven-with-posaconazole")
@@ -67,3 +67,29 @@ def test_evidence_lines_name_the_study_metric_and_n_of_every_record(case):
                 assert f"n={ev.n}" in html
             if ev.setting != "R/R":
                 assert f"({ev.setting})" in html
+
+
+def test_a_rounding_rule_shared_by_every_line_of_a_unit_is_stated_once_under_the_table():
+    from tests.factories import YOUNG_FIT
+
+    result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+    mec = next(o for o in result.options if o.id == "mec")
+    per_m2 = [line for line in mec.doses if line.unit == "mg/m2"]
+    assert len(per_m2) >= 2 and len({line.rounding for line in per_m2}) == 1
+    html = get_template("components/dose_table.html").render({**consult_present(result=result), "option": mec})
+    assert html.count(per_m2[0].rounding) == 1  # once, in the table's footer
+    assert f"Rounding of mg/m² doses: {per_m2[0].rounding}." in html
+    assert html.count("; rounding:") == len(mec.doses) - len(per_m2)  # any other line keeps its own rule
+    for line in mec.doses:  # every dose and its basis (BSA, height, weight) is still on its line
+        assert f"<strong>{dose_patient(line)}</strong>" in html and line.basis in html
+
+
+def test_a_single_line_keeps_its_rounding_rule_on_the_line():
+    from aml_salvage.presentation import dose_table_display
+
+    result, option = aza_ven()
+    aza = [line for line in option.doses if line.drug == "azacitidine"]
+    assert len(aza) == 1
+    shown = dose_table_display(option.doses)
+    assert next(line for line in shown.lines if line.drug == "azacitidine").rounding == aza[0].rounding
+    assert [which for which, _ in shown.rounding] == ["mg doses"]  # the four flat venetoclax lines

@@ -300,6 +300,25 @@ def test_live_update_shows_what_ranks_each_option_and_loads_the_rest_on_demand(c
 
 
 @with_detail_route
+def test_the_live_panel_and_each_detail_list_the_references_they_cite(client):
+    body = live(client, post_data()).content.decode()
+    result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+    by_number = {r.number: r for r in result.references}
+    panel, listed = body.split('<section class="result-section references"')
+    listed_numbers = {int(n) for n in re.findall(r'<li value="(\d+)">', listed)}
+    cited = {int(n) for group in re.findall(r"\[(\d+(?:, \d+)*)\]", panel) for n in group.split(", ")}
+    assert cited and cited == listed_numbers  # every number cited resolves; nothing uncited is listed
+    assert len(listed_numbers) < len(result.references)
+    token = hx_headers(body)[TOKEN_HEADER]
+    option = next(o for o in result.options if o.tier == "alternative" and o.evidence)
+    detail = client.get(reverse(URL_NAME, args=[option.id]), **HX, **{TOKEN_META: token}).content.decode()
+    content, refs = detail.split('<div class="detail-references">')
+    for ev in option.evidence:
+        number = next(n for n, r in by_number.items() if r.id == ev.reference)
+        assert f"[{number}]" in content and f'<li value="{number}">' in refs
+
+
+@with_detail_route
 def test_on_demand_detail_of_a_preferred_option_has_the_full_evidence_but_not_the_doses_twice(client):
     body = live(client, post_data()).content.decode()
     token = hx_headers(body)[TOKEN_HEADER]
