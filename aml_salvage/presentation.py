@@ -97,8 +97,9 @@ def dose_table_display(lines: list[DoseLine]) -> DoseTableDisplay:
         by_unit.setdefault(line.unit or "", []).append(line.rounding)
     shared = {unit: rules[0] for unit, rules in by_unit.items()
               if len(rules) >= 2 and rules[0] and all(rule == rules[0] for rule in rules)}
-    shown = [line.model_copy(update={"rounding": None}) if line.rounding and shared.get(line.unit or "") == line.rounding
-             else line for line in dose_lines_display(lines)]
+    shown = [line.model_copy(update={"rounding": None})
+             if line.rounding and shared.get(line.unit or "") == line.rounding else line
+             for line in dose_lines_display(lines)]
     return DoseTableDisplay(lines=shown, rounding=[
         (f"{unit_label(unit)} doses" if unit else "doses", rule) for unit, rule in shared.items()])
 

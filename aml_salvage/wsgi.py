@@ -33,7 +33,7 @@ def _load():
     from aml_salvage import services
 
     try:
-        services.knowledge_get()  # load and validate now, not on the first clinician's request
+        services.worker_start()  # load and validate now, not on the first clinician's request
     except services.KnowledgeError as exc:
         problems = list(exc.problems[:20])
         if len(exc.problems) > 20:

@@ -48,7 +48,7 @@ def _cpu_timed(fn, items) -> float:
 
 def measure(items: list[dict], repeats: int) -> dict:
     workups = [Workup.model_validate(w) for w in items]
-    kb = services.knowledge_get()
+    kb = services.worker_start()  # as a server process starts (wsgi.py): knowledge base loaded, then gc.freeze
     config = services.dosing_config()
     from aml_salvage.domain.consult import consult_build
 

@@ -10,6 +10,7 @@ import functools
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from io import BytesIO
@@ -185,6 +186,41 @@ def test_every_cited_reference_number_is_listed(path, summary):
     assert cited and cited <= listed, f"cited but not listed: {sorted(cited - listed)}"
 
 
+def test_an_evidence_figure_to_verify_is_flagged_on_paper(summary):
+    s = summary(FLT3)
+    uncertain = [ev for o in s.result.options if o.tier in ("preferred", "alternative") for ev in o.evidence
+                 if ev.uncertain and ev.setting != "newly diagnosed"]
+    assert uncertain, "the worked case prints at least one figure to verify"
+    for ev in uncertain:
+        assert f"Figure to verify: {flat(ev.study)}" in s.text, ev.study
+
+
+def test_views_where_the_articles_differ_and_provisional_targets_are_printed():
+    """DT20 Patient 1 with an early relapse, adverse risk and genetics not re-tested: both articles' views
+    on the options they concern, and the FLT3 options flagged provisional."""
+    data = load_case(_case_path(FLT3))["workup"]
+    data["disease"]["cr1_duration_months"] = 4
+    data["genetics"]["eln2022_risk"] = "adverse"
+    data["genetics"]["retested_at_relapse"] = False
+    workup = services.workup_parse(data=data)
+    result = services.consult_evaluate(workup=workup)
+    html = pdf.render_consult_html(result=result, workup=workup, meta=_meta(workup))
+    text = flat(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.render_consult_pdf(html=html))).pages))
+    parser = _OptionBlocks()
+    parser.feed(html)
+    with_views = [o for o in result.options if o.views]
+    provisional = [o for o in result.options if o.provisional]
+    assert with_views and provisional
+    for option in with_views:
+        block = " ".join(parser.blocks[option.id].split())
+        assert "The articles differ:" in block, option.id
+        for view in option.views:
+            assert view.rule_id in block and view.source in block, (option.id, view.rule_id)
+    for option in provisional:
+        assert "Provisional: target not confirmed" in " ".join(parser.blocks[option.id].split()), option.id
+    assert text.count("The articles differ:") == len(with_views)
+
+
 def test_warnings_are_printed_once_and_referenced_from_their_options(summary):
     s = summary(FLT3)
     printed = [o for o in s.result.options if o.tier in ("preferred", "alternative")]
@@ -297,6 +333,31 @@ def test_workup_rows_give_every_section_in_words():
     assert values["Genetics", "Detected"] == "FLT3-ITD"
     assert values["Disease", "CR1 duration"] == "9 months"
     assert values["Transplant", "Donor available"] == "unknown"
+
+
+def test_workup_sections_keep_every_row_and_labels_whole():
+    workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
+    rows = pdf.workup_rows(workup)
+    sections = pdf.workup_sections(rows)
+    assert [section for section, _ in sections] == list(dict.fromkeys(section for section, _, _ in rows))
+    printed = [(section, label.replace(pdf.NBSP, " "), value.replace(pdf.NBSP, " "))
+               for section, items in sections for label, value in items]
+    assert printed == rows
+    assert all(" " not in label for _, items in sections for label, _ in items)
+    nb = pdf.NBSP
+    assert dict(sections)["Patient"][2] == (f"Height{nb}/{nb}weight", f"165{nb}cm{nb}/{nb}60{nb}kg")
+
+
+# --- Rendering time ------------------------------------------------------------------------------
+
+def test_the_font_configuration_is_kept_per_thread():
+    first = pdf.font_config()
+    assert pdf.font_config() is first
+    others = []
+    thread = threading.Thread(target=lambda: others.append(pdf.font_config()))
+    thread.start()
+    thread.join()
+    assert others and others[0] is not first  # Pango font maps are not shared between threads
 
 
 # --- Previews for a person -----------------------------------------------------------------------
