@@ -134,6 +134,9 @@ def test_posaconazole_case_prints_the_reduced_venetoclax_ramp_up(summary):
     assert "posaconazole (strong CYP3A inhibitor): AML ramp-up 10/20/50 mg D1–3, then 70 mg daily" in text
     assert "ADJUSTED" in text  # the adjustment is flagged in words on the dose line
     assert not re.search(r"venetoclax 400 mg 400 mg", text), "the uninhibited dose must not be printed"
+    # The adjustment's sentence once (with the aza + ven option printed in full), then named on each line.
+    printed = text.count("AML ramp-up 10/20/50 mg D1–3, then 70 mg daily")
+    assert printed >= 1 and text.count("ADJUSTED as the line above (D1)") == 3 * printed  # D2, D3, D4-28
 
 
 def test_every_page_is_numbered_page_n_of_m(summary):
