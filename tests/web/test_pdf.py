@@ -381,3 +381,18 @@ def test_pages_are_rendered_to_png_for_review(stem, summary):
     assert len(pngs) == len(s.pages)
     for png in pngs:
         assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 20_000, png
+
+
+def test_the_pdf_with_the_print_stylesheet_parsed_once_reads_as_the_html_with_it_inline(summary):
+    """render_consult_pdf gives print.css already parsed (a user stylesheet) instead of parsing the copy
+    inlined in the HTML each time: the printout must be the same, page for page."""
+    from weasyprint import HTML
+
+    assert "!important" not in pdf.print_css()  # would reorder the cascade between the two origins
+    for stem in (FLT3, POSACONAZOLE):
+        s = summary(stem)
+        assert pdf.print_css() in s.html  # the HTML alone stays self-contained
+        fetcher = pdf.StaticOnlyFetcher()
+        inline = HTML(string=s.html, base_url=fetcher.root.as_uri() + "/", url_fetcher=fetcher).write_pdf()
+        assert [p.extract_text() for p in PdfReader(BytesIO(inline)).pages] == s.pages
+    assert pdf.print_stylesheet() is pdf.print_stylesheet()  # parsed once (per thread)
