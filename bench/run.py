@@ -503,6 +503,17 @@ def explain(report: dict) -> list[str]:
             "signed-in baseline against the bare one: the session and the user are read from the database on every "
             "request, and the session is renewed at most once a minute for the idle timeout). Against "
             f"the signed-in baseline the live update is {h['p95_ratio_signed_in_c8']}×.")
+        prof = h.get("in_process")
+        if prof:
+            r, ph = prof["requests_ms"], prof["phases_ms"]
+            top = max(ph.items(), key=lambda kv: kv[1])
+            notes.append(
+                f"In-process, the live update takes {r['product']:.2f} ms, {r['product'] - r['baseline']:.2f} ms "
+                f"more than the signed-in baseline ({r['baseline']:.2f} ms; bare {r['baseline_bare']:.2f} ms). The "
+                f"largest part is the {top[0]} ({top[1]:.2f} ms: 28 options, each with its reasons, evidence "
+                f"lines and, for the preferred ones, doses and warnings); the engine is "
+                f"{ph['engine (consult_evaluate)']:.2f} ms. Within 3× of the bare form would leave the update "
+                f"{3 * r['baseline_bare'] - r['baseline']:.2f} ms above the signed-in floor for all of its work.")
     if w:
         c = w["fragment_composition"]
         parts = ", ".join(f"{c.get(t + '_count', 0)} {t.replace('_', '-')} {c.get(t + '_cards', 0):,} B"
@@ -589,6 +600,19 @@ def markdown(report: dict) -> str:
                 f"{h['p95_ratio_c8']}× at concurrency 8 ({h['p95_ratio_c1']}× at 1); p50 {h['p50_ratio_c8']}× at 8 "
                 f"({h['p50_ratio_c1']}× at 1). To the signed-in baseline (the same session as ours): p95 "
                 f"{h['p95_ratio_signed_in_c8']}× at 8 ({h['p95_ratio_signed_in_c1']}× at 1).", ""]
+        prof = h.get("in_process")
+        if prof:
+            r = prof["requests_ms"]
+            out += ["Where the time goes (bench/htmx_profile.py: in-process, through Django's handler and every "
+                    f"middleware but no HTTP; medians of {prof['runs']} requests):", "",
+                    "| In-process | ms |", "|---|---:|",
+                    f"| Live update, whole request | {r['product']:.2f} |",
+                    f"| Baseline form, signed in, whole request | {r['baseline']:.2f} |",
+                    f"| Baseline form, anonymous, whole request | {r['baseline_bare']:.2f} |"]
+            out += [f"| Live update: {name} | {ms:.2f} |" for name, ms in prof["phases_ms"].items()]
+            rest = r["product"] - r["baseline"] - sum(prof["phases_ms"].values())
+            out += [f"| Live update: the rest (the update's context and wrapper, a {prof['fragment_bytes']:,} B "
+                    f"response through the middleware) | {rest:.2f} |", ""]
 
     if "pdf" in report:
         p = report["pdf"]
@@ -730,6 +754,12 @@ def main() -> int:
                     report["htmx"] = section_htmx(args, server)
             finally:
                 server.stop()
+            if "htmx" in only:  # after the server stopped: nothing else on the CPUs
+                log("htmx: where the time goes, in-process (bench/htmx_profile.py) ...")
+                report["htmx"]["in_process"] = run_json(
+                    [PY, "bench/htmx_profile.py", "--case", str(CASE)],
+                    env={**os.environ, "AML_BENCH_DB": str(tmp / "profile.sqlite3"),
+                         "DJANGO_STATIC_ROOT": str(tmp / "static"), "PYTHONPATH": str(ROOT)})
         if "pdf" in only:
             report["pdf"] = section_pdf(args, tmp)
         report["load"] = section_load() if "load" in only else {"status": "not measured in this run"}

@@ -1,0 +1,121 @@
+"""Where the live update's time goes, in-process (no HTTP, no load generator): `make bench` runs it beside
+the wrk measurements and reports it under "2. HTMX update". Not a test. Prints one JSON object.
+
+    .venv/bin/python bench/htmx_profile.py [--case ../shared/cases/dt20-patient1-flt3-itd.json] [--runs 400]
+
+1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
+   gunicorn), medians: the live update, the signed-in baseline and the bare baseline of bench/baseline.py.
+2. The live update's own work, phase by phase, medians: binding and cleaning the form, validating the
+   workup (pydantic), the engine, the result panel's template, signing the workup token, gzip of the
+   fragment. The rest of a request is Django, the middleware, the session and the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
+os.environ.setdefault("AML_BENCH_DB", str(Path(tempfile.mkdtemp(prefix="aml-htmx-profile-")) / "db.sqlite3"))
+
+
+def median_ms(fn, runs: int) -> float:
+    for _ in range(max(20, runs // 10)):  # warm: caches, connections
+        fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return round(statistics.median(samples) * 1000, 3)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", type=Path, default=ROOT.parent / "shared" / "cases" / "dt20-patient1-flt3-itd.json")
+    parser.add_argument("--runs", type=int, default=400)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from django.contrib.auth.models import Group, User
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+    from django.test import Client
+
+    from aml_salvage import services
+    from aml_salvage.forms import WorkupForm, form_data_from_workup
+    from aml_salvage.presentation import LIVE_CACHE, consult_present
+    from aml_salvage.views.option_detail import detail_url_prefix, workup_token
+    from bench.baseline import BASELINE_POST
+
+    services.worker_start()  # as wsgi.py does
+    user = User.objects.create_user("profile", password=None)
+    user.groups.add(Group.objects.create(name="Profile team"))
+    signed_in, anonymous = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
+    signed_in.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+
+    workup_data = json.loads(args.case.read_text(encoding="utf-8"))["workup"]
+    body = urlencode(form_data_from_workup(workup_data))
+    baseline_body = urlencode(BASELINE_POST)
+    form_type = "application/x-www-form-urlencoded"
+
+    def post(client, path, data, **extra):
+        response = client.post(path, data, content_type=form_type, HTTP_ACCEPT_ENCODING="gzip", **extra)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}")
+        return response
+
+    requests = {
+        "product": median_ms(lambda: post(signed_in, "/", body, HTTP_HX_REQUEST="true"), args.runs),
+        "baseline": median_ms(lambda: post(signed_in, "/bench/baseline/", baseline_body), args.runs),
+        "baseline_bare": median_ms(lambda: post(anonymous, "/bench/baseline-bare/", baseline_body), args.runs),
+    }
+
+    data = QueryDict(body)
+    form = WorkupForm(data)
+    form.is_valid()
+    cleaned = form.to_workup_data()
+    workup = services.workup_parse(data=cleaned)
+    result = services.consult_evaluate(workup=workup)
+    context = {**consult_present(result=result), "live": True, "live_cache": LIVE_CACHE,
+               "detail_url_prefix": detail_url_prefix() or "/result/options/"}
+    fragment = render_to_string("partials/result.html", context).encode()
+
+    def form_phase():
+        f = WorkupForm(data)
+        f.is_valid()
+        f.to_workup_data()
+        f.error_placement(defer_blank=True)
+
+    phases = {
+        "form (bind, clean, place errors)": median_ms(form_phase, args.runs),
+        "workup validation (pydantic)": median_ms(lambda: services.workup_parse(data=cleaned), args.runs),
+        "engine (consult_evaluate)": median_ms(lambda: services.consult_evaluate(workup=workup), args.runs),
+        "result panel template": median_ms(
+            lambda: render_to_string("partials/result.html", {**consult_present(result=result), **{
+                k: v for k, v in context.items() if k in ("live", "live_cache", "detail_url_prefix")}}), args.runs),
+        "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
+        "gzip of the fragment (level 6, as GZipMiddleware)": median_ms(lambda: gzip.compress(fragment, 6), args.runs),
+    }
+    print(json.dumps({"case": args.case.stem, "runs": args.runs, "requests_ms": requests, "phases_ms": phases,
+                      "fragment_bytes": len(fragment)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
