@@ -100,7 +100,7 @@ def workspace_render(
     if result is not None:
         context.update(consult_present(result=result))
     if request.htmx:
-        # Live update: the consider and not-recommended options' detail loads when opened (option_detail),
+        # Live update: lean option cards whose detail loads when opened (option_detail),
         # from the workup this panel was computed from, signed into the panel.
         prefix = detail_url_prefix() if workup is not None else None
         if prefix:

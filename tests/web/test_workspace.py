@@ -251,7 +251,7 @@ def test_plain_submit_renders_the_same_result_as_the_live_update(client):
     assert "Update result" in page and 'formaction="/consults/new/"' in page
 
 
-# --- the consider and not-recommended options' detail, loaded when opened ----------------------------------
+# --- each option's detail, loaded when opened --------------------------------------------------------------
 
 def hx_headers(body: str) -> dict:
     match = re.search(r"""<section id="result-panel"[^>]* hx-headers='([^']+)'""", body)
