@@ -164,6 +164,13 @@ def test_clinician_path(page, clinician, live_server):
     alternative.locator("details.option-detail > summary").click()
     alternative.locator(".option-detail-body table.dose-table").wait_for()
     assert "Doses for this patient — Height 165 cm, weight 60 kg" in alternative.inner_text()
+    # A change to the workup keeps it open and reloads its doses for the new weight.
+    option_id = alternative.get_attribute("id")
+    page.get_by_label("Weight", exact=True).fill("70")
+    reopened = page.locator(f"#result-panel #{option_id} details.option-detail[open] .option-detail-body")
+    reopened.get_by_text("weight 70 kg").first.wait_for()
+    page.get_by_label("Weight", exact=True).fill("60")
+    page.locator(f"#result-panel #{option_id} .option-detail-body").get_by_text("weight 60 kg").first.wait_for()
     screenshots(page, "workspace")
 
     problems = axe_serious(page)
