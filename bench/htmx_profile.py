@@ -52,6 +52,7 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.http import QueryDict
     from django.template.loader import render_to_string
@@ -68,7 +69,7 @@ def main() -> int:
     user = User.objects.create_user("profile", password=None)
     user.groups.add(Group.objects.create(name="Profile team"))
     signed_in = Client(HTTP_HOST="127.0.0.1")
-    signed_in.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    signed_in.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
 
     workup_data = json.loads(args.case.read_text(encoding="utf-8"))["workup"]
     body = urlencode(form_data_from_workup(workup_data))
@@ -110,9 +111,9 @@ def main() -> int:
         f.to_workup_data()
         f.error_placement(defer_blank=True)
 
-    from django.contrib.sessions.backends.db import SessionStore
     from django_htmx.middleware import HtmxDetails
 
+    from aml_salvage.sessions import SessionStore
     from aml_salvage.views.workspace import workspace
 
     def view_alone():

@@ -163,6 +163,7 @@ from pathlib import Path
 import django
 django.setup()
 from urllib.parse import urlencode
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from aml_salvage.forms import form_data_from_workup
@@ -171,7 +172,7 @@ from bench.baseline import BASELINE_POST
 user = User.objects.create_user("bench", password=None, first_name="Bench", last_name="Clinician")
 user.groups.add(Group.objects.create(name="Bench team"))
 client = Client()
-client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
 client.get("/")  # the CSRF cookie, as a browser gets it with the page
 workup = json.loads(Path(sys.argv[1]).read_text())["workup"]
 cases = {p.stem: urlencode(form_data_from_workup(json.loads(p.read_text())["workup"]))

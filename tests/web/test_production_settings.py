@@ -92,7 +92,7 @@ def test_settings_come_from_the_environment(prod_env):
     assert got["ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert got["session_secure"] and got["csrf_secure"] and got["hsts"] >= 31536000 and got["whitenoise"]
     # Nothing another app server would need lives in process memory: sessions and sign-in attempts are rows.
-    assert got["sessions"] == "django.contrib.sessions.backends.db"
+    assert got["sessions"] == "aml_salvage.sessions"  # Django's database store (tests/web/test_session_reads.py)
     assert got["axes"] == "axes.handlers.database.AxesDatabaseHandler"
 
 
