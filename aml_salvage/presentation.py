@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from .domain.result import TIER_LABELS, TIERS, ConsultResult, DoseLine, EvidenceOut, OptionResult
 
 TIER_DESCRIPTIONS = {
@@ -321,16 +323,27 @@ def references_key(context) -> tuple:
             tuple((r.id, r.number) for r in context.get("references") or ()))
 
 
+def content_key(value):
+    """A hashable key for what a part reads: pydantic models by their JSON, sequences item by item."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    if isinstance(value, (list, tuple)):
+        return tuple(content_key(v) for v in value)
+    return value
+
+
 class LiveCache:
-    """The live panel's rendered parts: option cards, dose tables, the reference list."""
+    """The live panel's rendered parts: option cards, dose tables, the reference list, and the smaller
+    parts around them (the assessment, the actions, the tier icons: ``{% live_part %}``)."""
 
     def __init__(self):
         self.cards = RenderedCache(512)
         self.dose_tables = RenderedCache(512)
         self.references = RenderedCache(128)
+        self.parts = RenderedCache(512)
 
     def clear(self) -> None:
-        for cache in (self.cards, self.dose_tables, self.references):
+        for cache in (self.cards, self.dose_tables, self.references, self.parts):
             cache.clear()
 
 

@@ -90,6 +90,24 @@ def option_card(context, option):
 
 
 @register.simple_tag(takes_context=True)
+def live_part(context, name, **values):
+    """``{% include name with values %}``; on the live panel, rendered once per content and kept, as
+    ``option_card`` keeps cards. The part must read nothing but ``values``, the knowledge base version and
+    the reference numbering (left as marks in the kept markup and filled in for each result)."""
+    cache: p.LiveCache | None = context.get("live_cache")
+    if cache is None:
+        return _render(context, name, **values)
+    key = (name, context.get("kb_version"), *((k, p.content_key(v)) for k, v in sorted(values.items())))
+    part = cache.parts.get(key)
+    if part is None:
+        part = cache.parts.put(key, p.Card(_render(context, name, reference_numbers=p.DEFERRED_NUMBERS, **values)))
+    numbers = context.get("reference_numbers") or {}
+    if isinstance(numbers, p.CitedNumbers):
+        numbers.cite(part.ref_ids)
+    return mark_safe("".join(part.filled(numbers)))
+
+
+@register.simple_tag(takes_context=True)
 def reference_list(context, cited_only=False):
     """The result's numbered references (``partials/references.html``), kept by content on the live panel.
     cited_only: only those cited above it on the page (the live panel, an option's detail)."""

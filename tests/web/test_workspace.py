@@ -390,4 +390,4 @@ def test_cached_cards_render_exactly_as_the_template(case, prefix):
         cached = template.render({**context, "live_cache": cache})
         assert cached == plain
         assert template.render({**context, "live_cache": cache}) == plain  # from the cache this time
-    assert len(cache.cards) > 0 and len(cache.dose_tables) > 0
+    assert len(cache.cards) > 0 and len(cache.dose_tables) > 0 and len(cache.parts) > 0
