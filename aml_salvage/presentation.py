@@ -169,6 +169,7 @@ def consult_present(*, result: ConsultResult) -> dict:
     return {
         "result": result,
         "tier_groups": groups,
+        "tier_counts": tuple((g.tier, g.label, len(g.options)) for g in groups),
         "reference_numbers": reference_numbers,
         "references": result.references,
         "actions": result.actions,
