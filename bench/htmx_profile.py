@@ -4,7 +4,10 @@ the wrk measurements and reports it under "2. HTMX update". Not a test. Prints o
     .venv/bin/python bench/htmx_profile.py [--case ../shared/cases/dt20-patient1-flt3-itd.json] [--runs 400]
 
 1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
-   gunicorn), medians: the live update, the signed-in baseline and the bare baseline of bench/baseline.py.
+   gunicorn), medians: the live update, the signed-in baseline and the bare baseline of bench/baseline.py;
+   and the live update twice more — a new workup each time (the weight typed on: the assessment and the dose
+   tables rendered afresh, unchanged cards kept), and with nothing kept (the live panel's parts all rendered
+   afresh, as for a workup unlike any this worker has seen).
 2. The live update's own work, phase by phase, medians: binding and cleaning the form, validating the
    workup (pydantic), the engine, the result panel's template, signing the workup token, gzip of the
    fragment. The rest of a request is Django, the middleware, the session and the user.
@@ -13,7 +16,7 @@ the wrk measurements and reports it under "2. HTMX update". Not a test. Prints o
 from __future__ import annotations
 
 import argparse
-import gzip
+import itertools
 import json
 import os
 import statistics
@@ -61,6 +64,7 @@ def main() -> int:
 
     from aml_salvage import services
     from aml_salvage.forms import WorkupForm, form_data_from_workup
+    from aml_salvage.middleware import GZipMiddleware, gzip_compress
     from aml_salvage.presentation import LIVE_CACHE, consult_present
     from aml_salvage.views.option_detail import detail_url_prefix, workup_token
     from bench.baseline import BASELINE_POST
@@ -89,10 +93,26 @@ def main() -> int:
             raise RuntimeError(f"{path} answered {response.status_code}")
         return response
 
+    # A clinician typing: each update a workup this worker has not seen (the weight 0.1 kg more each time), so
+    # the assessment and every dose table are rendered afresh while unchanged cards are kept.
+    weights = itertools.count()
+    typed = dict(form_data_from_workup(workup_data))
+
+    def new_workup():
+        typed["weight_kg"] = f"{60 + next(weights) % 1000 / 10:.1f}"  # 60.0–159.9 kg
+        return urlencode(typed)
+
+    def cache_empty():
+        LIVE_CACHE.clear()
+        return post("/", body, session_cookie, HTTP_HX_REQUEST="true")
+
     requests = {
         "product": median_ms(lambda: post("/", body, session_cookie, HTTP_HX_REQUEST="true"), args.runs),
         "baseline": median_ms(lambda: post("/bench/baseline/", baseline_body, session_cookie), args.runs),
         "baseline_bare": median_ms(lambda: post("/bench/baseline-bare/", baseline_body), args.runs),
+        "product_new_workup_each_time": median_ms(
+            lambda: post("/", new_workup(), session_cookie, HTTP_HX_REQUEST="true"), args.runs),
+        "product_nothing_kept": median_ms(cache_empty, args.runs),
     }
 
     data = QueryDict(body)
@@ -131,7 +151,8 @@ def main() -> int:
             lambda: render_to_string("partials/result.html", {**consult_present(result=result), **{
                 k: v for k, v in context.items() if k in ("live", "live_cache", "detail_url_prefix")}}), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
-        "gzip of the fragment (level 6, as GZipMiddleware)": median_ms(lambda: gzip.compress(fragment, 6), args.runs),
+        f"gzip of the fragment (level {GZipMiddleware.compress_level}, as the app's GZipMiddleware)": median_ms(
+            lambda: gzip_compress(fragment, level=GZipMiddleware.compress_level, max_random_bytes=100), args.runs),
     }
     print(json.dumps({"case": args.case.stem, "runs": args.runs, "requests_ms": requests, "phases_ms": phases,
                       "fragment_bytes": len(fragment)}))

@@ -611,6 +611,11 @@ def markdown(report: dict) -> str:
                     f"| Live update, whole request | {r['product']:.2f} |",
                     f"| Baseline form, signed in, whole request | {r['baseline']:.2f} |",
                     f"| Baseline form, anonymous, whole request | {r['baseline_bare']:.2f} |"]
+            if "product_new_workup_each_time" in r:
+                out += [f"| Live update, a new workup each time (the weight typed on: assessment and dose tables "
+                        f"rendered afresh, unchanged cards kept) | {r['product_new_workup_each_time']:.2f} |",
+                        f"| Live update, nothing kept (every card, dose table and part rendered afresh) | "
+                        f"{r['product_nothing_kept']:.2f} |"]
             out += [f"| Live update: {name} | {ms:.2f} |" for name, ms in prof["phases_ms"].items()]
             view = prof["phases_ms"].get("view, whole (all of the below but gzip)", 0.0)
             gz = next((ms for name, ms in prof["phases_ms"].items() if name.startswith("gzip")), 0.0)
