@@ -293,17 +293,22 @@ class RenderedCache:
         return len(self._entries)
 
 
-def card_key(option: OptionResult, context) -> tuple:
+def card_context_key(context) -> tuple:
+    """What every card of a result reads from the page's context (read once per result, not per card)."""
+    return (context.get("kb_version"), context.get("chosen_option_id"), bool(context.get("live")),
+            context.get("detail_url_prefix"))
+
+
+def card_key(option: OptionResult, shared: tuple) -> tuple:
     """Everything the card template reads, except the doses (their table goes into the slot) and the
     reference numbers (filled per result). Name, summary, evidence and duration notes are the knowledge
-    base's, fixed by its version and the option id."""
+    base's, fixed by its version and the option id. ``shared``: ``card_context_key`` of the page."""
     av = option.availability_detail
     return (
-        context.get("kb_version"), option.id, option.tier, option.provisional, option.availability,
+        shared, option.id, option.tier, option.provisional, option.availability,
         av.jurisdiction, av.as_of, av.note, tuple(option.reasons),
         tuple((v.source, v.rule_id, v.text) for v in option.views) if option.views else (),
-        tuple(w.id for w in option.warning_details), bool(option.doses),
-        option.id == context.get("chosen_option_id"), bool(context.get("live")), context.get("detail_url_prefix"),
+        tuple(w.id for w in option.warning_details), bool(option.doses), option.id == shared[1],
     )
 
 

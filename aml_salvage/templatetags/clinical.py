@@ -62,38 +62,37 @@ def _render(context, name: str, **values) -> str:
 
 @register.simple_tag(takes_context=True)
 def option_cards(context, options):
-    """The options' cards, one after another: what ``{% for option in options %}{% include
-    "partials/option.html" %}{% endfor %}`` renders, in one tag (the loop's own cost was a tenth of the
-    live panel's template time)."""
-    return mark_safe("".join(option_card(context, option) for option in options))
+    """The options' cards, one after another, exactly as ``{% for option in options %}{% include
+    "partials/option.html" %}{% endfor %}`` renders them.
 
-
-def option_card(context, option) -> str:
-    """One option of the result, exactly as ``{% include "partials/option.html" %}`` renders it.
-
-    On the live panel (``live_cache`` in the context: ``presentation.LiveCache``) the card is rendered once
+    On the live panel (``live_cache`` in the context: ``presentation.LiveCache``) each card is rendered once
     per content — reference numbers and the patient's dose table left as marks — and each result fills in
     its own numbers and dose table (the table itself kept by content). Elsewhere, a plain include.
     """
     cache: p.LiveCache | None = context.get("live_cache")
     if cache is None:
-        return _render(context, OPTION_TEMPLATE, option=option)
-    key = p.card_key(option, context)
+        return mark_safe("".join(_render(context, OPTION_TEMPLATE, option=option) for option in options))
+    shared = p.card_context_key(context)
+    numbers = context.get("reference_numbers") or {}
+    return mark_safe("".join(_kept_card(context, cache, shared, numbers, option) for option in options))
+
+
+def _kept_card(context, cache: p.LiveCache, shared: tuple, numbers, option) -> str:
+    key = p.card_key(option, shared)
     card = cache.cards.get(key)
     if card is None:
         card = cache.cards.put(key, p.Card(_render(context, OPTION_TEMPLATE, option=option,
                                                    reference_numbers=p.DEFERRED_NUMBERS, dose_slot=p.DOSE_SLOT)))
-    numbers = context.get("reference_numbers") or {}
     if isinstance(numbers, p.CitedNumbers):
         numbers.cite(card.ref_ids)  # a card from the cache calls no filter: its citations are recorded here
     parts = card.filled(numbers)
     if len(parts) == 1:
-        return mark_safe(parts[0])
+        return parts[0]
     dose_key = p.dose_table_key(option)
     table = cache.dose_tables.get(dose_key)
     if table is None:
         table = cache.dose_tables.put(dose_key, _render(context, DOSE_TABLE_TEMPLATE, option=option))
-    return mark_safe(table.join(parts))
+    return table.join(parts)
 
 
 @register.simple_tag(takes_context=True)

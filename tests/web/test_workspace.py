@@ -5,6 +5,7 @@ test_page_weight.py holds the size budgets)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 
@@ -108,6 +109,23 @@ def test_htmx_update_returns_only_the_result_fragment(client):
     assert 'class="field-error"' not in body
     assert '<div id="err-__all__" class="form-errors" hx-swap-oob="true">' in body
     assert 'id="result-status" hx-swap-oob="innerHTML"' in body
+
+
+@pytest.mark.parametrize("workup", [None, build(YOUNG_FIT, **{"patient.age_years": 15})], ids=["valid", "in-error"])
+def test_htmx_fragment_reads_nothing_from_the_request_context(client, monkeypatch, workup):
+    """The live update renders without the context processors (user, messages, CSRF token); with them, it
+    would be the same: a CSRF token or the user in the fragment would make the two differ."""
+    workspace_view = importlib.import_module("aml_salvage.views.workspace")
+    real, seen = workspace_view.render_to_string, {}
+
+    def capture(name, context=None, request=None, using=None):
+        seen.update(name=name, context=context)
+        return real(name, context, request, using)
+
+    monkeypatch.setattr(workspace_view, "render_to_string", capture)
+    response = live(client, post_data(workup))
+    assert seen["name"] == workspace_view.LIVE_UPDATE_TEMPLATE
+    assert real(seen["name"], seen["context"], request=response.wsgi_request) == response.content.decode()
 
 
 def test_htmx_update_sends_the_error_containers_of_the_fields_in_error_only(client):
