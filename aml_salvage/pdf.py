@@ -28,10 +28,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .domain.result import TIER_LABELS, ConsultResult, OptionResult, ReferenceOut, WarningOut
 from .domain.workup import Workup
-from .presentation import ConsultMeta, consult_present, dose_lines_display, number, unit_label
+from .presentation import ConsultMeta, consult_present, dose_lines_display, unit_label, workup_rows, workup_sections
 
 __all__ = [
-    "PAPER_SIZES", "URLRefused", "StaticOnlyFetcher", "workup_rows", "workup_sections", "render_consult_html",
+    "PAPER_SIZES", "URLRefused", "StaticOnlyFetcher", "render_consult_html",
     "render_consult_pdf", "consult_pdf", "consult_meta_build", "static_root", "paper_size", "font_config",
 ]
 
@@ -79,102 +79,6 @@ class StaticOnlyFetcher(URLFetcher):
         path = self.local_path(url)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
-
-
-# --- The compact workup table --------------------------------------------------------------------
-# NOTE for the lead: workup_rows() formats workup values for display and would sit better in
-# presentation.py (the web consult page can show the same table). It lives here only because this
-# change could not touch presentation.py; moving it needs no code change beyond the import.
-
-_STATUS = {"primary_refractory": "Primary refractory", "relapse": "Relapse", "mrd_relapse": "MRD relapse"}
-_GOALS = {"curative": "Curative", "disease_control": "Disease control", "comfort": "Comfort"}
-_CYTO = {"inv16_t16_16": "inv(16)/t(16;16)", "t8_21": "t(8;21)", "other": "Other"}
-_JURISDICTION = {"CA": "Canada", "US": "United States"}
-_CYP3A4 = {"none": "None", "posaconazole": "Posaconazole", "strong": "Strong CYP3A4 inhibitor",
-           "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor"}
-_UNIT = {"umol/L": "µmol/L"}
-_LESIONS = (("flt3_itd", "FLT3-ITD"), ("flt3_tkd", "FLT3-TKD"), ("idh1", "IDH1"), ("idh2", "IDH2"),
-            ("npm1", "NPM1"), ("kmt2a_rearranged", "KMT2A-r"), ("tp53", "TP53"))
-_PRIOR = (("intensive_chemo", "intensive chemotherapy"), ("hma", "HMA"), ("venetoclax", "venetoclax"),
-          ("venetoclax_failure", "venetoclax failure"), ("gilteritinib", "gilteritinib"),
-          ("other_flt3_inhibitor", "other FLT3 inhibitor"), ("idh_inhibitor", "IDH inhibitor"),
-          ("menin_inhibitor", "menin inhibitor"), ("gemtuzumab", "gemtuzumab"))
-NOT_RECORDED = "not recorded"
-
-
-def _yes_no(value: bool | None, unknown: str = NOT_RECORDED) -> str:
-    return unknown if value is None else ("Yes" if value else "No")
-
-
-def _or_none(items: list[str]) -> str:
-    return ", ".join(items) if items else "none"
-
-
-def workup_rows(workup: Workup) -> list[tuple[str, str, str]]:
-    """The workup as (section, label, value) rows for a compact table; every field appears once."""
-    p, d, g, t, c, prior = (workup.patient, workup.disease, workup.genetics, workup.transplant,
-                            workup.context, workup.prior_therapy)
-    creat = p.creatinine
-    rows = [
-        ("Patient", "Age", f"{p.age_years} years"),
-        ("Patient", "Sex", p.sex),
-        ("Patient", "Height / weight", f"{number(p.height_cm, 1)} cm / {number(p.weight_kg, 1)} kg"),
-        ("Patient", "ECOG", str(p.ecog)),
-        ("Patient", "Creatinine",
-         f"{number(creat.value)} {_UNIT.get(creat.unit, creat.unit)}" if creat else NOT_RECORDED),
-        ("Patient", "Fit for intensive chemotherapy", _yes_no(workup.fit_for_intensive_chemo)),
-        ("Patient", "Active infection", _yes_no(workup.active_infection)),
-        ("Patient", "Goals of care", _GOALS[workup.goals_of_care]),
-        ("Disease", "Status", _STATUS[d.status]),
-        ("Disease", "Relapse number", str(d.relapse_number) if d.relapse_number else "—"),
-        ("Disease", "CR1 duration",
-         f"{number(d.cr1_duration_months, 1)} months" if d.cr1_duration_months is not None else "—"),
-        ("Disease", "Prior allogeneic HCT",
-         f"Yes, {number(d.months_since_hct, 1)} months ago" if d.prior_allo_hct else "No"),
-        ("Disease", "Marrow blasts",
-         f"{number(d.marrow_blasts_pct, 1)}%" if d.marrow_blasts_pct is not None else NOT_RECORDED),
-        ("Disease", "Circulating blasts", _yes_no(d.circulating_blasts)),
-        ("Disease", "Extramedullary", _yes_no(d.extramedullary)),
-        ("Disease", "WBC",
-         f"{number(d.wbc_10e9_per_l, 1)} ×10⁹/L" if d.wbc_10e9_per_l is not None else NOT_RECORDED),
-        ("Disease", "Needs urgent cytoreduction", _yes_no(d.needs_urgent_cytoreduction)),
-        ("Disease", "Intensive induction cycles",
-         str(d.intensive_induction_cycles) if d.intensive_induction_cycles is not None else NOT_RECORDED),
-        ("Genetics", "Re-tested at relapse", _yes_no(g.retested_at_relapse)),
-        ("Genetics", "Detected", _or_none([name for key, name in _LESIONS if getattr(g, key)])),
-        ("Genetics", "Not detected", _or_none([name for key, name in _LESIONS if not getattr(g, key)])),
-        ("Genetics", "CD33 positive", _yes_no(g.cd33_positive)),
-        ("Genetics", "ELN 2022 risk", g.eln2022_risk or NOT_RECORDED),
-        ("Genetics", "Cytogenetics at diagnosis",
-         _CYTO[g.diagnosis_cytogenetics] if g.diagnosis_cytogenetics else NOT_RECORDED),
-        ("Genetics", "Other mutations", _or_none(list(g.other_mutations))),
-        ("Prior therapy", "Received", _or_none([name for key, name in _PRIOR if getattr(prior, key)])),
-        ("Prior therapy", "Not received",
-         _or_none([name for key, name in _PRIOR if not getattr(prior, key) and key != "venetoclax_failure"])),
-        ("Transplant", "HCT candidate", _yes_no(t.candidate, "not assessed")),
-        ("Transplant", "Donor available", _yes_no(t.donor_available, "unknown")),
-        ("Context", "Jurisdiction", _JURISDICTION[c.jurisdiction]),
-        ("Context", "Clinical trial available", _yes_no(c.clinical_trial_available)),
-        ("Context", "CYP3A4/P-gp inhibitor", _CYP3A4[c.cyp3a4_inhibitor]),
-        ("Context", "BSA formula", c.bsa_formula.title()),
-    ]
-    return rows
-
-
-NBSP = "\u00a0"
-SHORT_VALUE = 20  # characters; a value up to this long is kept on one line ('165 cm / 60 kg')
-
-
-def workup_sections(rows: list[tuple[str, str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The rows grouped by section for the printed table. Each label has non-breaking spaces, so that it
-    stays whole and on the line of its value, and so has a short value: plain text, cheaper to lay out
-    than an inline-block per item (a label with a hyphen is also kept whole by print.css)."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    for section, label, value in rows:
-        if len(value) <= SHORT_VALUE:
-            value = value.replace(" ", NBSP)
-        sections.setdefault(section, []).append((label.replace(" ", NBSP), value))
-    return list(sections.items())
 
 
 # --- Layout helpers (arrangement for paper, no clinical formatting) -------------------------------

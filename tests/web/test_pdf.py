@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pypdf import PdfReader
 from weasyprint.urls import FatalURLFetchingError
 
-from aml_salvage import pdf, services
+from aml_salvage import pdf, presentation, services
 from aml_salvage.domain.result import TIER_LABELS
 from aml_salvage.presentation import ConsultMeta
 from tests.factories import case_files, load_case
@@ -327,7 +327,7 @@ def test_a_static_stylesheet_can_be_linked():
 
 def test_workup_rows_give_every_section_in_words():
     workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
-    rows = pdf.workup_rows(workup)
+    rows = presentation.workup_rows(workup)
     sections = [section for section, _, _ in rows]
     assert list(dict.fromkeys(sections)) == ["Patient", "Disease", "Genetics", "Prior therapy", "Transplant",
                                              "Context"]
@@ -340,14 +340,14 @@ def test_workup_rows_give_every_section_in_words():
 
 def test_workup_sections_keep_every_row_and_labels_whole():
     workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
-    rows = pdf.workup_rows(workup)
-    sections = pdf.workup_sections(rows)
+    rows = presentation.workup_rows(workup)
+    sections = presentation.workup_sections(rows)
     assert [section for section, _ in sections] == list(dict.fromkeys(section for section, _, _ in rows))
-    printed = [(section, label.replace(pdf.NBSP, " "), value.replace(pdf.NBSP, " "))
+    printed = [(section, label.replace(presentation.NBSP, " "), value.replace(presentation.NBSP, " "))
                for section, items in sections for label, value in items]
     assert printed == rows
     assert all(" " not in label for _, items in sections for label, _ in items)
-    nb = pdf.NBSP
+    nb = presentation.NBSP
     assert dict(sections)["Patient"][2] == (f"Height{nb}/{nb}weight", f"165{nb}cm{nb}/{nb}60{nb}kg")
 
 
