@@ -5,6 +5,7 @@
 --   BENCH_COOKIE     "sessionid=...; csrftoken=..."
 --   BENCH_CSRF       the CSRF token, sent as X-CSRFToken as htmx does (hx-headers on <body>)
 --   BENCH_HTMX       "1": add HX-Request (the workspace's live update returns the result fragment)
+--   BENCH_BODIES_FILE optional: bodies sent in turn, one per line (BENCH_BODY_FILE is then unused)
 --
 -- done() prints one line "BENCH_JSON {...}" with the percentiles wrk's --latency table lacks (p95), and
 -- the count of responses that were not 200 (a redirect to the sign-in page would otherwise count as success).
@@ -22,6 +23,19 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
 wrk.headers["X-CSRFToken"] = os.getenv("BENCH_CSRF")
 wrk.headers["Accept-Encoding"] = "gzip, deflate, br"  -- as a browser sends it
+-- BENCH_BODIES_FILE (optional): one body per line, sent in turn (a clinician typing: a new workup each time)
+local bodies_file = os.getenv("BENCH_BODIES_FILE")
+if bodies_file then
+  local bodies, sent = {}, 0
+  for line in io.lines(bodies_file) do
+    if #line > 0 then table.insert(bodies, line) end
+  end
+  function request()
+    sent = sent + 1
+    return wrk.format(nil, nil, nil, bodies[(sent % #bodies) + 1])
+  end
+end
+
 if os.getenv("BENCH_HTMX") == "1" then
   wrk.headers["HX-Request"] = "true"
   wrk.headers["HX-Current-URL"] = "http://127.0.0.1/"
