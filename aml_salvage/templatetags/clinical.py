@@ -1,5 +1,6 @@
-"""Template filters over the one presentation module (no formatting logic of their own), and the
-``option_card`` tag that renders one option of the result (once per content on the live panel)."""
+"""Template filters over the one presentation module (no formatting logic of their own), and the tags
+that render the result's options and parts (``option_cards``, ``live_part``, ``reference_list``: once per
+content on the live panel)."""
 
 from django import template
 from django.utils.safestring import mark_safe
@@ -98,7 +99,7 @@ def _kept_card(context, cache: p.LiveCache, shared: tuple, numbers, option) -> s
 @register.simple_tag(takes_context=True)
 def live_part(context, name, **values):
     """``{% include name with values %}``; on the live panel, rendered once per content and kept, as
-    ``option_card`` keeps cards. The part must read nothing but ``values``, the knowledge base version and
+    ``option_cards`` keeps cards. The part must read nothing but ``values``, the knowledge base version and
     the reference numbering (left as marks in the kept markup and filled in for each result)."""
     cache: p.LiveCache | None = context.get("live_cache")
     if cache is None:
