@@ -37,7 +37,8 @@ class GZipMiddleware(django_gzip.GZipMiddleware):
     """Django's GZipMiddleware, compressing whole responses at level 1 — nginx's default — instead of 6.
 
     The live update's fragment (~37 KB of repetitive HTML) compressed at level 6 took ~0.27 ms of a ~3.5 ms
-    request; at level 1 it takes ~0.09 ms and is ~8.5 KB instead of ~7.4 KB, nothing on a hospital network.
+    request; at level 1 it takes ~0.09 ms and is ~9.4 KB on the wire instead of ~8.2 KB (make bench), nothing
+    on a hospital network.
     Everything else is Django's: the 200-byte floor, Vary, weak ETags, the BREACH padding (random-length
     filename) and streamed responses (the CSV export), which go to Django's own code unchanged.
     """
