@@ -53,8 +53,11 @@ def build(base: dict = YOUNG_FIT, **overrides) -> dict:
 
 
 def case_files() -> list[Path]:
-    files = sorted(CASES_DIR.glob("*.json")) + sorted(LOCAL_CASES_DIR.glob("*.json"))
-    return files
+    """Every worked case: ../shared/cases when it exists, and the repository's copy in tests/cases (so a
+    clone without ../shared still checks them). A case in both is read from ../shared (the newer one)."""
+    by_name = {p.name: p for p in sorted(LOCAL_CASES_DIR.glob("*.json"))}
+    by_name.update({p.name: p for p in sorted(CASES_DIR.glob("*.json"))})
+    return [by_name[name] for name in sorted(by_name)]
 
 
 def load_case(path: Path) -> dict:

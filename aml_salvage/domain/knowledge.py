@@ -298,6 +298,8 @@ class Parameters(_Record):
     gemtuzumab_wbc_cytoreduce: float
     cytarabine_high_dose_mg_m2: float = Field(description="cerebellar-toxicity warning at or above")
     cytarabine_renal_creatinine_mg_dl: float
+    older_age_years: int = Field(description="at or above: 'older' in DT20 Conclusions; intensive not preferred")
+    ecog_intensive_conflict_min: int = Field(description="ECOG at or above this with 'fit' ticked is a conflict")
     sources: dict[str, list[str]] = Field(description="reference ids for each parameter above")
     epi: EpiTable
     rounding: list[RoundingBand] = Field(min_length=1)

@@ -184,10 +184,14 @@ class Profile:
     wbc: float | None
     infection: bool
     crcl: float | None
+    age: int
+    older: bool  # at or above the knowledge base's older_age_years [DT20 Conclusions]
+    ecog: int
+    ecog_conflict: bool  # 'fit' ticked with ECOG at or above ecog_intensive_conflict_min [FRC25]
 
     @classmethod
-    def of(cls, w: Workup, a: Assessment) -> Profile:
-        g, d = w.genetics, w.disease
+    def of(cls, w: Workup, a: Assessment, kb: KnowledgeBase) -> Profile:
+        g, d, params = w.genetics, w.disease, kb.parameters
         flt3 = g.flt3_itd or g.flt3_tkd
         return cls(
             comfort=w.goals_of_care == "comfort",
@@ -218,6 +222,10 @@ class Profile:
             wbc=d.wbc_10e9_per_l,
             infection=w.active_infection,
             crcl=a.crcl_ml_min,
+            age=w.patient.age_years,
+            older=w.patient.age_years >= params.older_age_years,
+            ecog=w.patient.ecog,
+            ecog_conflict=w.fit_for_intensive_chemo and w.patient.ecog >= params.ecog_intensive_conflict_min,
         )
 
 
@@ -228,7 +236,7 @@ class Selection:
         self.w = workup
         self.a = assessment
         self.kb = kb
-        self.p = Profile.of(workup, assessment)
+        self.p = Profile.of(workup, assessment, kb)
         self.d = {oid: Draft(oid) for oid in OPTION_IDS}
         self._kb = _kb_rules(kb)
         # Whether the workup has the target each targeted option needs.
@@ -329,9 +337,20 @@ class Selection:
             return "mrd"
         if p.post_hct:
             return "post_hct"
-        if p.fit and p.curative and not p.pif and not p.multiple_relapses:
+        if self.intensive_candidate() and not self.intensive_held_back():
             return "intensive"
         return "low_intensity"
+
+    def intensive_candidate(self) -> bool:
+        """Fit, curative intent, first salvage: the profile DT20 Fig 2 treats with cytotoxic chemotherapy."""
+        p = self.p
+        return p.fit and p.curative and not p.pif and not p.multiple_relapses
+
+    def intensive_held_back(self) -> bool:
+        """Reasons the articles give to prefer HMA/LDAC + venetoclax even so: age [DT20 Conclusions], no
+        transplant plan [FRC25], performance status in conflict with 'fit' [FRC25 General Approach]."""
+        p = self.p
+        return p.older or p.candidate is False or p.ecog_conflict
 
     def lane_palliative(self) -> None:
         self.set(("hydroxyurea", "bsc"), P, "R-GOAL-01", priority=10)
@@ -378,6 +397,12 @@ class Selection:
             self.lift("aza-ven", P, "R-EARLY-01", priority=10, months=months)
             self.lift(("dec-ven", "ldac-ven"), A, "R-EARLY-01", months=months)
 
+    def mrd_to_transplant(self) -> bool:
+        """MRD relapse in an untransplanted HCT candidate with curative goals: HCT is the preferred strategy
+        [FRC25 Conclusion: 'referred for HSCT at the earliest opportunity']."""
+        p = self.p
+        return p.mrd and not p.post_hct and p.candidate is True and p.curative and not p.comfort
+
     def usable_inhibitor(self) -> bool:
         """A matching targeted inhibitor that is available here and not previously given."""
         prior = self.w.prior_therapy
@@ -411,6 +436,24 @@ class Selection:
             self.cap(INTENSIVE, C, "R-MULT-01")
         if p.fit and not p.curative:
             self.cap(INTENSIVE, C, "R-GOAL-03")
+        if self.intensive_candidate():
+            self.held_back()
+
+    def held_back(self) -> None:
+        """Fit and curative, but older, not a transplant candidate, or ECOG in conflict: HMA/LDAC + venetoclax
+        leads; intensive salvage stays an alternative (the clinician's judgement of fitness), except when the
+        ECOG conflicts with that judgement."""
+        p, params = self.p, self.kb.parameters
+        main = ("flag-ida", "mec", "flag-ida-ven")
+        if p.older:
+            self.note(VEN_LOW, "R-AGE-01", age=p.age, limit=params.older_age_years)
+            self.lift(main, A, "R-AGE-01", age=p.age, limit=params.older_age_years)
+        if p.candidate is False:
+            self.note(VEN_LOW, "R-ALLO-06")
+            self.lift(main, A, "R-ALLO-06")
+        if p.ecog_conflict:
+            self.note(VEN_LOW, "R-FIT-02", ecog=p.ecog, limit=params.ecog_intensive_conflict_min)
+            self.cap(INTENSIVE, C, "R-FIT-02", ecog=p.ecog, limit=params.ecog_intensive_conflict_min)
 
     def lane_post_hct(self) -> None:
         p = self.p
@@ -472,8 +515,8 @@ class Selection:
             self.set("allo-hct", C, "R-ALLO-02", priority=95)
         elif p.curative:
             self.set("allo-hct", P, "R-ALLO-01", priority=95)
-            if p.mrd:
-                self.note("allo-hct", "R-MRD-04")
+            if self.mrd_to_transplant():
+                self.set("allo-hct", P, "R-MRD-04", priority=1)
             if p.pif:
                 self.note("allo-hct", "R-ALLO-04")
         else:
@@ -547,8 +590,15 @@ class Selection:
             if not p.npm1:
                 self.set("ziftomenib", N, "R-MENIN-04")
             self.set("bleximenib", C, "R-MENIN-05", priority=72)
+            usable = self.usable("revumenib", prior.menin_inhibitor)
             if p.npm1:
-                self.note(VEN_LOW + ("flag-ida-ven",), "R-NPM1-01")
+                # The articles differ: DT20's "appropriate inhibitor" vs FRC25's venetoclax-sensitive biology.
+                # Both stay preferred (HMA/LDAC + venetoclax ranked first while venetoclax-naive), both views shown.
+                self.view(menin + list(VEN_LOW), "R-MENIN-06")
+                self.view(menin + list(VEN_LOW) + ["flag-ida-ven"], "R-NPM1-01")
+            elif usable and lane in ("low_intensity", "post_hct"):
+                # KMT2A-r is not venetoclax-sensitive biology (FRC25): the menin inhibitor leads [DT20 Conclusions].
+                self.cap(VEN_LOW, A, "R-TGT-02", inhibitor=self.kb.regimens["revumenib"].name)
 
         if p.cd33 is True:
             self.set("gemtuzumab", C, "R-CD33-01", priority=65)
@@ -603,8 +653,8 @@ class Selection:
             if prior.venetoclax_failure:
                 self.lift("hma", A, "R-VEN-02", priority=45)
         if p.mrd:
-            anti_leukemic = [o for o in OPTION_IDS if o not in ("clinical-trial", "bsc")]
-            self.cap(anti_leukemic, C, "R-MRD-01")
+            keep = ("clinical-trial", "bsc") + (("allo-hct",) if self.mrd_to_transplant() else ())
+            self.cap([o for o in OPTION_IDS if o not in keep], C, "R-MRD-01")
         if p.crcl is not None and fludarabine_band(self.kb.parameters, p.crcl).factor == 0:
             self.cap(FLUDARABINE, N, "R-RENAL-01", crcl=f"{p.crcl:.0f}")
         for oid, tier, rule_id, reason in self._kb.availability_caps[p.jurisdiction]:
@@ -615,12 +665,13 @@ class Selection:
         p = self.p
         if not p.retested:
             self.action("retest-genetics", "high", "R-ACT-01")
+        # An action never contradicts a tier: "refer now" only when transplant is preferred or an alternative.
         if not p.comfort and p.candidate is not False and (p.curative or p.candidate is True):
             if p.post_hct:
                 self.action("allo-hct-referral", "high", "R-ACT-03")
             elif p.candidate is None:
                 self.action("allo-hct-referral", "high", "R-ACT-06")
-            else:
+            elif self.d["allo-hct"].tier in (P, A):
                 self.action("allo-hct-referral", "high", "R-ACT-02")
         if p.urgent:
             self.action("urgent-cytoreduction", "high", "R-ACT-05")
