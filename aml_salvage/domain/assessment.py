@@ -9,7 +9,7 @@ import math
 
 from .knowledge import EpiTable, KnowledgeBase
 from .memo import IdentityMemo
-from .result import Assessment, EpiResult
+from .result import Assessment, CrclWeightOut, EpiResult
 from .workup import Workup
 
 STATUS_LABELS = {
@@ -180,6 +180,8 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
 
     g = workup.genetics
     adverse = g.eln2022_risk == "adverse" or g.tp53
+    bmi = round(p.weight_kg / (p.height_cm / 100) ** 2, 1)
+    crcl_weight = None if crcl is None else CrclWeightOut.build(basis="actual", kg=p.weight_kg)
     return Assessment.build(
         status=d.status,
         status_label=STATUS_LABELS[d.status],
@@ -200,6 +202,8 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
         bsa_cap_m2=bsa_cap_m2 if bsa_cap_m2 and bsa > bsa_cap_m2 else None,
         crcl_ml_min=crcl,
         crcl_note=crcl_note,
+        bmi=bmi,
+        crcl_weight=crcl_weight,
         targets=_targets(workup),
         adverse_risk=adverse,
         notes=notes,

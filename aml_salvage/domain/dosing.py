@@ -104,7 +104,7 @@ class _StepPlan:
                 "route": step.route, "frequency": step.frequency, "days": step.days, "infusion": step.infusion,
                 "basis": None, "rounding": None, "adjustments": None,
                 "notes": step.notes + [f"{jur}: {note}"] if note else step.notes,
-                "withheld": False,
+                "withheld": False, "status": "standard", "not_assessed": [],
             }
 
 
@@ -226,6 +226,8 @@ class DoseCalculator:
             values["rounding"] = rounding
         if withheld:
             values["withheld"] = True
+        if adjustments:
+            values["status"] = "adjusted"
         line = DoseLine.from_values(values)
         if flat_key is not None:
             sp.flat[flat_key] = line

@@ -18,6 +18,16 @@ MSG_NOT_AN_INTEGER = "must be a whole number"
 MSG_NOT_YES_NO = "must be true or false"
 MSG_INVALID_JSON = "not valid JSON"
 MSG_ADULTS_ONLY = "must be at least 18: AML Salvage is for adults (18 years or older)"
+MSG_APL = (
+    "{found} is the fusion of acute promyelocytic leukemia (APL): AML Salvage covers non-APL AML only, and "
+    "none of its regimens is an APL treatment; follow an APL protocol"
+)
+MSG_CR1_LONGER_THAN_LIFE = (
+    "first remission of {months} months is longer than the patient's life ({age} years = {life} months): "
+    "check the remission duration and the age"
+)
+MSG_PENDING_AND_POSITIVE = "marked positive but also listed as pending: untick it, or remove it from pending"
+MSG_UNCONTROLLED_NEEDS_ACTIVE = "uncontrolled infection is ticked but active infection is not: tick both"
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,11 @@ def describe_validation_error(exc: ValidationError) -> list[FieldError]:
     out: list[FieldError] = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
-        field = (err.get("ctx") or {}).get("field")
-        if field:
-            loc.append(str(field))
+        ctx = err.get("ctx") or {}
+        if ctx.get("field"):  # a child of the validated field: 'prior_therapy' + 'intensive_chemo'
+            loc.append(str(ctx["field"]))
+        if ctx.get("sibling"):  # a field beside it, the one the clinician must correct
+            loc[-1:] = [str(ctx["sibling"])]
         path = ".".join(loc)
         item = FieldError(path=path, message=_message(err, path))
         if item not in out:

@@ -24,3 +24,15 @@ RELAPSE_NUMBER_MAX = 20
 INDUCTION_CYCLES_MAX = 20
 OTHER_MUTATIONS_MAX = 50
 GENE_SYMBOL_MAX_LEN = 20
+
+# Contract v2 (workup-schema.md "Contract v2")
+# Total bilirubin plausibility per unit; 1 mg/dL = 17.1 µmol/L.
+BILIRUBIN_LIMITS = {"umol/L": (1.0, 1000.0), "mg/dL": (0.05, 60.0)}
+UMOL_PER_MG_DL_BILIRUBIN = 17.1
+LVEF_MIN_PCT = 10
+LVEF_MAX_PCT = 85
+QTCF_MIN_MS = 300
+QTCF_MAX_MS = 700
+# Cumulative prior anthracycline per agent, mg/m²: a plausibility bound, not a clinical threshold.
+ANTHRACYCLINE_MAX_MG_M2 = 3000
+MONTHS_PER_YEAR = 12

@@ -73,6 +73,13 @@ class EpiResult(_Out):
     sources: list[str]
 
 
+class CrclWeightOut(_Out):
+    """The body weight Cockcroft–Gault used (contract v2)."""
+
+    basis: Literal["actual", "ideal", "adjusted"]
+    kg: float
+
+
 class Assessment(_Out):
     status: Literal["primary_refractory", "relapse", "mrd_relapse"]
     status_label: str
@@ -93,6 +100,8 @@ class Assessment(_Out):
     bsa_cap_m2: float | None
     crcl_ml_min: float | None
     crcl_note: str
+    bmi: float  # kg/m² (contract v2)
+    crcl_weight: CrclWeightOut | None  # None without creatinine (contract v2)
     targets: list[str]  # targetable lesions present at relapse, in words
     adverse_risk: bool
     notes: list[str]
@@ -167,6 +176,10 @@ class DoseLine(_Out):
     adjustments: list[str]  # every change applied, in words, with its source
     notes: list[str]
     withheld: bool  # True when a label rule says not to give this drug (e.g. fludarabine, CrCl <30)
+    # Contract v2: 'standard', 'adjusted' (each change named in adjustments) or 'not_assessed' (an
+    # adjustment could apply but its input is missing; not_assessed names the inputs, e.g. ['creatinine']).
+    status: Literal["standard", "adjusted", "not_assessed"]
+    not_assessed: list[str]
 
 
 class DosingBasis(_Out):

@@ -183,6 +183,7 @@ class Profile:
     urgent: bool
     wbc: float | None
     infection: bool
+    infection_uncontrolled: bool
     crcl: float | None
     age: int
     older: bool  # at or above the knowledge base's older_age_years [DT20 Conclusions]
@@ -221,6 +222,7 @@ class Profile:
             urgent=d.needs_urgent_cytoreduction,
             wbc=d.wbc_10e9_per_l,
             infection=w.active_infection,
+            infection_uncontrolled=w.infection_uncontrolled,
             crcl=a.crcl_ml_min,
             age=w.patient.age_years,
             older=w.patient.age_years >= params.older_age_years,
@@ -647,6 +649,8 @@ class Selection:
             return
         if not p.fit:
             self.cap(INTENSIVE, N, "R-FIT-01")
+        if p.infection_uncontrolled:
+            self.cap(INTENSIVE, N, "R-INF-02")
         if prior.venetoclax:
             ven = [o for o in self._kb.venetoclax if o != "venetoclax-mono"]
             self.cap(ven, C, "R-VEN-01")

@@ -7,11 +7,13 @@ name the field (see ``errors.py`` for the words a clinician reads).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from . import errors as E
 from . import limits as L
 
 
@@ -32,6 +34,12 @@ DiagnosisCytogenetics = Literal["inv16_t16_16", "t8_21", "other"]
 Jurisdiction = Literal["CA", "US"]
 Cyp3a4Inhibitor = Literal["none", "posaconazole", "strong", "moderate", "pgp"]
 BsaFormula = Literal["mosteller", "dubois"]
+BilirubinUnit = Literal["umol/L", "mg/dL"]
+ChildPugh = Literal["A", "B", "C"]
+CrclWeight = Literal["auto", "actual", "ideal", "adjusted"]
+PendingGene = Literal["flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rearranged", "tp53", "cd33_positive"]
+# APL is not AML Salvage's disease: a PML::RARA fusion anywhere in the workup is refused (workup-schema.md).
+_APL_FUSION = re.compile(r"PML\s*(?:::|-|/|_|\s)\s*RARA|t\(15;17\)", re.IGNORECASE)
 
 
 class Creatinine(_Strict):
@@ -56,6 +64,28 @@ class Creatinine(_Strict):
         return self.value / L.UMOL_PER_MG_DL_CREATININE
 
 
+class Bilirubin(_Strict):
+    value: float = Field(gt=0, description="total serum bilirubin, in `unit`")
+    unit: BilirubinUnit = Field(description="umol/L or mg/dL")
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Bilirubin:
+        low, high = L.BILIRUBIN_LIMITS[self.unit]
+        if not low <= self.value <= high:
+            raise PydanticCustomError(
+                "bilirubin_range",
+                "bilirubin {value} {unit} is outside {low}–{high} {unit}; check the value and the unit",
+                {"value": self.value, "unit": self.unit, "low": low, "high": high},
+            )
+        return self
+
+    @property
+    def mg_dl(self) -> float:
+        if self.unit == "mg/dL":
+            return self.value
+        return self.value / L.UMOL_PER_MG_DL_BILIRUBIN
+
+
 class Patient(_Strict):
     age_years: int = Field(ge=L.AGE_MIN_YEARS, le=L.AGE_MAX_YEARS, description="years; adults only")
     sex: Sex
@@ -63,6 +93,11 @@ class Patient(_Strict):
     weight_kg: float = Field(ge=L.WEIGHT_MIN_KG, le=L.WEIGHT_MAX_KG, description="kg, actual body weight")
     ecog: int = Field(ge=L.ECOG_MIN, le=L.ECOG_MAX)
     creatinine: Creatinine | None = None
+    # Contract v2: organ function and heart, all optional (absent = not assessed).
+    bilirubin: Bilirubin | None = None
+    child_pugh: ChildPugh | None = Field(default=None, description="Child-Pugh class, where a label uses it")
+    lvef_pct: int | None = Field(default=None, ge=L.LVEF_MIN_PCT, le=L.LVEF_MAX_PCT, description="%")
+    qtcf_ms: int | None = Field(default=None, ge=L.QTCF_MIN_MS, le=L.QTCF_MAX_MS, description="ms, Fridericia")
 
 
 class Disease(_Strict):
@@ -159,14 +194,28 @@ class Genetics(_Strict):
     eln2022_risk: ElnRisk | None = None
     diagnosis_cytogenetics: DiagnosisCytogenetics | None = None
     other_mutations: tuple[GeneSymbol, ...] = Field(default=(), max_length=L.OTHER_MUTATIONS_MAX)
+    # Contract v2: results not back yet, per gene. Declared last so that its check sees every flag.
+    pending: tuple[PendingGene, ...] = Field(default=(), description="genes whose result is awaited")
 
-    @field_validator("other_mutations", mode="before")
+    @field_validator("other_mutations", "pending", mode="before")
     @classmethod
-    def _list_to_tuple(cls, value):
+    def _list_to_tuple(cls, value, info):
+        if info.field_name == "other_mutations" and isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, str) and _APL_FUSION.search(item):
+                    raise PydanticCustomError("apl", E.MSG_APL, {"found": item})
         # JSON arrays arrive as lists; strict mode would refuse them for a tuple.
         if isinstance(value, list):
             return tuple(value)
         return value
+
+    @field_validator("pending")
+    @classmethod
+    def _pending_not_positive(cls, value: tuple[str, ...], info) -> tuple[str, ...]:
+        for gene in value:
+            if info.data.get(gene) is True:
+                raise PydanticCustomError("contradiction", E.MSG_PENDING_AND_POSITIVE, {"sibling": gene})
+        return tuple(dict.fromkeys(value))
 
     @field_validator("other_mutations")
     @classmethod
@@ -175,6 +224,19 @@ class Genetics(_Strict):
         for symbol in value:
             seen.setdefault(symbol.upper(), None)
         return tuple(seen)
+
+
+_AnthracyclineDose = Annotated[float, Field(ge=0, le=L.ANTHRACYCLINE_MAX_MG_M2, description="mg/m², cumulative")]
+
+
+class Anthracyclines(_Strict):
+    """Cumulative prior exposure per agent, mg/m² (an agent not given is 0)."""
+
+    daunorubicin: _AnthracyclineDose = 0
+    idarubicin: _AnthracyclineDose = 0
+    mitoxantrone: _AnthracyclineDose = 0
+    doxorubicin: _AnthracyclineDose = 0
+    epirubicin: _AnthracyclineDose = 0
 
 
 class PriorTherapy(_Strict):
@@ -187,6 +249,7 @@ class PriorTherapy(_Strict):
     idh_inhibitor: bool = False
     menin_inhibitor: bool = False
     gemtuzumab: bool = False
+    anthracyclines_mg_m2: Anthracyclines | None = Field(default=None, description="None: not known")
 
     @field_validator("venetoclax_failure")
     @classmethod
@@ -206,11 +269,16 @@ class Context(_Strict):
     clinical_trial_available: bool = False
     cyp3a4_inhibitor: Cyp3a4Inhibitor = "none"
     bsa_formula: BsaFormula = Field(default="mosteller", description="added field: BSA formula for dosing")
+    crcl_weight: CrclWeight = Field(
+        default="auto", description="body weight used in Cockcroft–Gault; auto avoids actual weight in obesity"
+    )
 
 
 class Workup(_Strict):
     patient: Patient
     fit_for_intensive_chemo: bool
+    # Declared before active_infection so that the contradiction is reported on active_infection.
+    infection_uncontrolled: bool = False
     active_infection: bool = False
     goals_of_care: GoalsOfCare
     disease: Disease
@@ -218,6 +286,34 @@ class Workup(_Strict):
     prior_therapy: PriorTherapy = Field(default=PriorTherapy(), validate_default=True)
     transplant: Transplant = Transplant()
     context: Context
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_apl(cls, data):
+        """An APL fusion typed anywhere (a gene list, an unknown field) is named before anything else."""
+        found = _apl_anywhere(data, ())
+        if found is not None:
+            path, text = found
+            raise PydanticCustomError("apl", E.MSG_APL, {"found": text, "sibling": ".".join(path)})
+        return data
+
+    @field_validator("active_infection")
+    @classmethod
+    def _uncontrolled_needs_active(cls, value, info):
+        if info.data.get("infection_uncontrolled") and not value:
+            raise _contradiction(E.MSG_UNCONTROLLED_NEEDS_ACTIVE)
+        return value
+
+    @field_validator("disease")
+    @classmethod
+    def _remission_within_life(cls, value, info):
+        patient = info.data.get("patient")
+        months = value.cr1_duration_months
+        if patient is not None and months is not None and months > patient.age_years * L.MONTHS_PER_YEAR:
+            raise PydanticCustomError("contradiction", E.MSG_CR1_LONGER_THAN_LIFE, {
+                "months": f"{months:g}", "age": patient.age_years, "life": patient.age_years * L.MONTHS_PER_YEAR,
+                "field": "cr1_duration_months"})
+        return value
 
     @field_validator("prior_therapy")
     @classmethod
@@ -231,3 +327,22 @@ class Workup(_Strict):
                 {"field": "intensive_chemo"},
             )
         return value
+
+
+def _apl_anywhere(data, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] | None:
+    """The first key or string value of the raw input that names an APL fusion, with its path."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and _APL_FUSION.search(key):
+                return (*path, key), key
+            found = _apl_anywhere(value, (*path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(data, (list, tuple)):
+        for i, value in enumerate(data):
+            found = _apl_anywhere(value, path)  # a list element is reported at the list's path
+            if found is not None:
+                return found
+    elif isinstance(data, str) and _APL_FUSION.search(data):
+        return path, data
+    return None

@@ -55,6 +55,7 @@ TABLE = {
     "R-FIT-01": (Y, {"fit_for_intensive_chemo": False}, {}, "flag-ida"),
     "R-FIT-02": (Y, {"patient.ecog": 3}, {"patient.ecog": 2}, "mec"),
     "R-AGE-01": (Y, {"patient.age_years": 80}, {"patient.age_years": 74}, "flag-ida"),
+    "R-INF-02": (Y, {"active_infection": True, "infection_uncontrolled": True}, {"active_infection": True}, "mec"),
     "R-INF-01": (Y, {"active_infection": True}, {}, "mec"),
     "R-RENAL-01": (Y, {"patient.creatinine": {"value": 300, "unit": "umol/L"}}, {}, "flag-ida"),
     "R-CYTO-01": (Y, {"disease.needs_urgent_cytoreduction": True}, {}, "hydroxyurea"),
