@@ -16,6 +16,7 @@ Layout of ``fixtures/knowledge/``::
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from pathlib import Path
@@ -60,6 +61,7 @@ Adjustment = Literal[
     "revumenib-weight-cyp3a4",  # revumenib label: weight band and strong CYP3A4 inhibitor table
     "fludarabine-renal",  # fludarabine label: CrCl bands
     "filgrastim-syringe",  # round to the nearest prefilled syringe
+    "revumenib-tablets",  # revumenib label: round to an amount the tablet strengths make
 ]
 
 OptionKind = Literal[
@@ -77,6 +79,10 @@ AvailabilityStatus = Literal["available", "restricted", "unavailable"]
 Target = Literal["FLT3-ITD", "FLT3-TKD", "IDH1", "IDH2", "NPM1", "KMT2A-r", "CD33", "BCL-2"]
 
 
+# Reference kinds that are a product label or monograph: each carries its revision date and the date checked.
+LABEL_KINDS: tuple[str, ...] = ("label", "agency")
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,6 +97,26 @@ class Reference(_Record):
     url: str | None = None
     cited_in: list[str] = Field(default_factory=list, description="e.g. ['FRC25 ref 9', 'DT20 ref 6']")
     notes: str | None = None
+    label_date: dt.date | None = Field(
+        default=None, description="revision date of the label version cited (labels and monographs)"
+    )
+    label_date_note: str | None = Field(
+        default=None, description="why label_date is empty, e.g. 'revision date not verified'"
+    )
+    checked: dt.date | None = Field(default=None, description="date the record was last checked against its source")
+
+    @model_validator(mode="after")
+    def _label_currency(self) -> Reference:
+        if self.kind in LABEL_KINDS:
+            if self.checked is None:
+                raise ValueError(f"a {self.kind} reference carries 'checked' (the date it was checked)")
+            if self.label_date is None and not self.label_date_note:
+                raise ValueError(
+                    f"a {self.kind} reference carries 'label_date', or 'label_date_note' saying why it is empty"
+                )
+        if self.label_date is not None and self.checked is not None and self.label_date > self.checked:
+            raise ValueError("label_date is later than the date the label was checked")
+        return self
 
 
 class DoseStep(_Record):
@@ -271,6 +297,9 @@ class VenetoclaxInhibitorRow(_Record):
     steady_mg: float | None = None
     factor: float | None = Field(default=None, gt=0, lt=1, description="multiply instead of a fixed dose")
     text: str
+    steady_text: str | None = Field(
+        default=None, description="the sentence for a regimen without a ramp-up (e.g. FLAG-IDA + venetoclax D1-7)"
+    )
     source: list[str] = Field(min_length=1)
 
 
@@ -281,6 +310,85 @@ class FludarabineBand(_Record):
     text: str
 
 
+class CrclWeightRule(_Record):
+    """Which body weight Cockcroft–Gault uses when ``context.crcl_weight`` is 'auto' (contract v2).
+
+    Ideal body weight is Devine's; adjusted body weight is IBW + adjusted_fraction × (actual − IBW)."""
+
+    ibw_base_kg: dict[Literal["female", "male"], float] = Field(description="Devine IBW at 5 ft (60 in)")
+    ibw_kg_per_inch: float = Field(gt=0, description="Devine: kg per inch of height over 5 ft")
+    ibw_base_height_in: float = Field(gt=0)
+    cm_per_inch: float = Field(gt=0)
+    adjusted_fraction: float = Field(gt=0, lt=1, description="share of the excess weight added back")
+    obese_bmi: float = Field(gt=0, description="BMI at or above which 'auto' uses adjusted body weight")
+    obese_pct_ibw: float = Field(gt=100, description="actual weight at or above this % of IBW: adjusted")
+    text: str = Field(description="the rule in words, shown beside the CrCl")
+    source: list[str] = Field(min_length=1)
+    notes: str | None = Field(default=None, description="what the sources do and do not give")
+
+
+OrganMeasure = Literal["crcl", "bilirubin", "child_pugh"]
+# What the patient input behind each measure is called in the workup (and in DoseLine.not_assessed).
+ORGAN_INPUTS: dict[str, str] = {"crcl": "creatinine", "bilirubin": "bilirubin", "child_pugh": "child_pugh"}
+
+
+class OrganDoseRule(_Record):
+    """One line of a drug label on renal or hepatic impairment, applied to that drug's dose lines.
+
+    reduce: multiply the dose by ``factor``; withhold: the label says do not give; caution: the label
+    warns without an algorithm (a note with the patient's value, no dose change); info: what the label
+    says regardless of the value (always a note). Bounds in mL/min for CrCl and mg/dL for total
+    bilirubin, as the label words them: ``low`` (≥) or ``above`` (>), ``high`` (<) or ``upto`` (≤);
+    ``classes`` for Child-Pugh."""
+
+    drug: str = Field(min_length=2, description="generic name as in the regimen steps")
+    measure: OrganMeasure
+    action: Literal["reduce", "withhold", "caution", "info"]
+    low: float | None = Field(default=None, ge=0, description="applies at or above")
+    above: float | None = Field(default=None, ge=0, description="applies above")
+    high: float | None = Field(default=None, gt=0, description="applies below")
+    upto: float | None = Field(default=None, gt=0, description="applies at or below")
+    classes: list[Literal["A", "B", "C"]] = Field(default_factory=list)
+    factor: float | None = Field(default=None, gt=0, lt=1)
+    min_dose: float | None = Field(default=None, gt=0, description="applies to steps at or above this dose")
+    jurisdictions: list[Jurisdiction] = Field(default_factory=lambda: list(JURISDICTIONS))
+    assess: bool | None = Field(
+        default=None, description="a missing input makes the line not_assessed (default: reduce/withhold)"
+    )
+    text: str = Field(min_length=10, description="what the label says, with its name and section")
+    source: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrganDoseRule:
+        if self.low is not None and self.above is not None or self.high is not None and self.upto is not None:
+            raise ValueError("give one lower bound (low or above) and one upper bound (high or upto)")
+        ranged = any(b is not None for b in (self.low, self.above, self.high, self.upto)) or bool(self.classes)
+        if self.action == "reduce" and self.factor is None:
+            raise ValueError("a reduction gives its factor")
+        if self.action != "reduce" and self.factor is not None:
+            raise ValueError("only a reduction has a factor")
+        if self.action in ("reduce", "withhold", "caution") and not ranged:
+            raise ValueError(f"a {self.action} row gives the range it applies to (low/high or classes)")
+        if self.action == "info" and ranged:
+            raise ValueError("an info row applies whatever the value: no range")
+        if bool(self.classes) != (self.measure == "child_pugh") and ranged:
+            raise ValueError("Child-Pugh rows use classes; CrCl and bilirubin rows use low/high")
+        if self.action in ("reduce", "withhold") and self.assess is False:
+            raise ValueError("a dose-changing rule always needs its input")
+        return self
+
+    @property
+    def assesses(self) -> bool:
+        """A missing input makes the dose line not_assessed."""
+        return self.assess if self.assess is not None else self.action in ("reduce", "withhold")
+
+    def matches(self, value) -> bool:
+        if self.measure == "child_pugh":
+            return value in self.classes
+        return ((self.low is None or value >= self.low) and (self.above is None or value > self.above)
+                and (self.high is None or value < self.high) and (self.upto is None or value <= self.upto))
+
+
 class RevumenibRow(_Record):
     weight_min_kg: float | None
     weight_max_kg: float | None
@@ -288,6 +396,48 @@ class RevumenibRow(_Record):
     dose: float
     unit: Literal["mg", "mg/m2"]
     frequency: str
+
+
+AnthracyclineAgent = Literal["doxorubicin", "daunorubicin", "epirubicin", "mitoxantrone", "idarubicin"]
+
+
+class QtcLabelRow(_Record):
+    """One QT-prolonging agent: its label's baseline QTcF threshold and the warning that names it."""
+
+    drug: str
+    regimens: list[str] = Field(min_length=1, description="option ids that contain the agent")
+    threshold_ms: int | None = Field(description="label QTcF threshold, ms; None: not verified in our sources")
+    warning: str = Field(pattern=SLUG, description="warning id shown when the baseline QTcF exceeds it")
+    source: list[str] = Field(min_length=1)
+
+
+class ConditionalWarningParameters(_Record):
+    """Thresholds of the warnings attached to options by the workup (tumour lysis, leukostasis, QTc, heart,
+    renal cerebellar risk); each carries its source in ``source``."""
+
+    tls_intermediate_wbc_10e9_per_l: float = Field(gt=0, description="TLS warning at or above [Cairo 2010]")
+    hyperleukocytosis_wbc_10e9_per_l: float = Field(gt=0, description="leukostasis warning at or above")
+    cytarabine_cerebellar_crcl_ml_min: float = Field(gt=0, description="renal cerebellar-risk warning below")
+    cytarabine_cerebellar_age_years: int = Field(gt=0, description="age cerebellar-risk warning at or above")
+    venetoclax_crcl_no_data_ml_min: float = Field(gt=0, description="venetoclax label: no dose below this")
+    anthracycline_doxorubicin_limit_mg_m2: float = Field(gt=0)
+    anthracycline_doxorubicin_limit_risk_mg_m2: float = Field(gt=0, description="with cardiac risk factors")
+    doxorubicin_equivalence: dict[AnthracyclineAgent, float | None] = Field(
+        description="doxorubicin-equivalence ratio per agent; None: not estimable (never converted)")
+    qt_prolonging_inhibitors: list[str] = Field(description="workup cyp3a4_inhibitor values that prolong QT")
+    qtc: list[QtcLabelRow]
+    source: dict[str, list[str]] = Field(description="reference ids for each threshold above")
+
+    @model_validator(mode="after")
+    def _every_agent_and_source(self) -> ConditionalWarningParameters:
+        missing = [a for a in AnthracyclineAgent.__args__ if a not in self.doxorubicin_equivalence]
+        if missing:
+            raise ValueError(f"doxorubicin_equivalence: no entry for {missing} (use null when not estimable)")
+        unsourced = [name for name in type(self).model_fields if name not in ("qtc", "source")
+                     and name not in self.source]
+        if unsourced:
+            raise ValueError(f"source: no reference for {unsourced}")
+        return self
 
 
 class Parameters(_Record):
@@ -310,6 +460,12 @@ class Parameters(_Record):
     ivosidenib_strong_cyp3a4_mg: float
     revumenib: list[RevumenibRow]
     strong_cyp3a4_inhibitors: list[str] = Field(description="which workup values count as strong CYP3A4")
+    conditional_warnings: ConditionalWarningParameters
+    # --- organ function dosing (contract v2)
+    crcl_weight: CrclWeightRule
+    organ_dose_rules: list[OrganDoseRule] = Field(description="label renal and hepatic rules, per drug")
+    filgrastim_deviation_pct: float = Field(gt=0, description="state the syringe deviation above this %")
+    revumenib_tablets_mg: list[float] = Field(min_length=1, description="tablet strengths (label)")
 
 
 class Meta(_Record):
@@ -363,9 +519,22 @@ class KnowledgeBase(_Record):
             need_ref(f"rules/{rid}.source", r.source)
         for row in self.parameters.venetoclax_inhibitors:
             need_ref(f"parameters.venetoclax_inhibitors.{row.inhibitor}.source", row.source)
+        need_ref("parameters.crcl_weight.source", self.parameters.crcl_weight.source)
+        for row in self.parameters.organ_dose_rules:
+            need_ref(f"parameters.organ_dose_rules.{row.drug}.source", row.source)
         for name, ref_ids in self.parameters.sources.items():
             need_ref(f"parameters.sources.{name}", ref_ids)
         need_ref("parameters.epi.source", self.parameters.epi.source)
+        conditional = self.parameters.conditional_warnings
+        for name, ref_ids in conditional.source.items():
+            need_ref(f"parameters.conditional_warnings.source.{name}", ref_ids)
+        for row in conditional.qtc:
+            need_ref(f"parameters.conditional_warnings.qtc.{row.drug}.source", row.source)
+            if row.warning not in self.warnings:
+                problems.append(f"parameters.conditional_warnings.qtc.{row.drug}: unknown warning '{row.warning}'")
+            for rid in row.regimens:
+                if rid not in self.regimens:
+                    problems.append(f"parameters.conditional_warnings.qtc.{row.drug}: unknown regimen '{rid}'")
         evidence_ids = [ev.id for reg in self.regimens.values() for ev in reg.evidence]
         dupes = {e for e in evidence_ids if evidence_ids.count(e) > 1}
         if dupes:
@@ -473,3 +642,49 @@ _PLACEHOLDER = re.compile(r"{(\w+)}")
 
 def rule_placeholders(rule: RuleRecord) -> set[str]:
     return set(_PLACEHOLDER.findall(rule.reason))
+
+
+# --- label currency ---------------------------------------------------------------------------------------
+
+class CurrencyItem(BaseModel):
+    """One record whose currency a maintainer should look at: checked too long ago, or label date unverified."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record: str  # 'references/label-revuforj', 'regimens/revumenib.availability.US'
+    checked: dt.date | None
+    detail: str
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day of the month `months` earlier (the last day of the month when that day does not exist)."""
+    year, month_index = divmod(day.year * 12 + (day.month - 1) - months, 12)
+    month = month_index + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def knowledge_stale(kb: KnowledgeBase, *, today: dt.date, months: int) -> list[CurrencyItem]:
+    """Label-derived records not checked within `months` of `today`: label and monograph references
+    (their `checked` date) and the availability records (their `as_of` date)."""
+    cutoff = months_before(today, months)
+    stale: list[CurrencyItem] = []
+    for ref in kb.references.values():
+        if ref.kind in LABEL_KINDS and ref.checked is not None and ref.checked < cutoff:
+            stale.append(CurrencyItem(record=f"references/{ref.id}", checked=ref.checked,
+                                      detail=f"{ref.short}: checked {ref.checked.isoformat()}"))
+    for reg in kb.regimens.values():
+        for jur, av in reg.availability.items():
+            if av.as_of < cutoff:
+                stale.append(CurrencyItem(record=f"regimens/{reg.id}.availability.{jur}", checked=av.as_of,
+                                          detail=f"{reg.name} ({jur}, {av.status}): as of {av.as_of.isoformat()}"))
+    return stale
+
+
+def knowledge_label_dates_unverified(kb: KnowledgeBase) -> list[CurrencyItem]:
+    """Label and monograph references whose revision date is not known (label_date empty, with its note)."""
+    return [
+        CurrencyItem(record=f"references/{ref.id}", checked=ref.checked,
+                     detail=f"{ref.short}: {ref.label_date_note}")
+        for ref in kb.references.values()
+        if ref.kind in LABEL_KINDS and ref.label_date is None
+    ]

@@ -1,17 +1,46 @@
+import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from aml_salvage.domain.knowledge import KnowledgeError, knowledge_load, rule_placeholders
+from aml_salvage.domain.knowledge import (
+    KnowledgeError,
+    knowledge_label_dates_unverified,
+    knowledge_load,
+    knowledge_stale,
+    rule_placeholders,
+)
+
+# Label-derived records not checked within this many months are listed (AML_SALVAGE_KNOWLEDGE_STALE_MONTHS).
+DEFAULT_STALE_MONTHS = 12
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
 
 
 class Command(BaseCommand):
-    help = "Validate the clinical knowledge base (fixtures/knowledge); exit non-zero listing every problem."
+    help = (
+        "Validate the clinical knowledge base (fixtures/knowledge); exit non-zero listing every problem. "
+        "Also lists label-derived records not checked within --stale-months (a reminder: exit status stays 0)."
+    )
     requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("--dir", default=None, help="knowledge directory (default: the configured one)")
+        parser.add_argument(
+            "--stale-months", type=_positive_int, default=None,
+            help="list label and availability records not checked within this many months "
+                 "(default: setting AML_SALVAGE_KNOWLEDGE_STALE_MONTHS, else 12)",
+        )
+        parser.add_argument(
+            "--as-of", type=dt.date.fromisoformat, default=None,
+            help="the date to measure currency from, YYYY-MM-DD (default: today)",
+        )
 
     def handle(self, *args, **options):
         directory = Path(options["dir"] or settings.AML_SALVAGE_KNOWLEDGE_DIR)
@@ -31,3 +60,25 @@ class Command(BaseCommand):
             self.stdout.write(f"evidence marked uncertain (to verify): {', '.join(uncertain)}")
         placeholders = sorted({p for r in kb.rules.values() for p in rule_placeholders(r)})
         self.stdout.write(f"rule placeholders: {', '.join(placeholders) or 'none'}")
+        self._currency(kb, options)
+
+    def _currency(self, kb, options) -> None:
+        months = options["stale_months"] or getattr(settings, "AML_SALVAGE_KNOWLEDGE_STALE_MONTHS",
+                                                    DEFAULT_STALE_MONTHS)
+        today = options["as_of"] or dt.date.today()
+        stale = knowledge_stale(kb, today=today, months=months)
+        if stale:
+            self.stdout.write(
+                f"NOT CHECKED WITHIN {months} MONTHS of {today.isoformat()} ({len(stale)} record(s)): re-check "
+                "against the current label or agency record, then update 'checked' / 'as_of':"
+            )
+            for item in stale:
+                self.stdout.write(f"  - {item.record}: {item.detail}")
+        else:
+            self.stdout.write(f"label currency: every label-derived record checked within {months} months "
+                              f"of {today.isoformat()}")
+        unverified = knowledge_label_dates_unverified(kb)
+        if unverified:
+            self.stdout.write(f"LABEL REVISION DATE NOT VERIFIED ({len(unverified)} reference(s)):")
+            for item in unverified:
+                self.stdout.write(f"  - {item.record}: {item.detail}")
