@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from .knowledge import EpiTable, KnowledgeBase
+from .knowledge import CrclWeightRule, EpiTable, KnowledgeBase
 from .memo import IdentityMemo
 from .result import Assessment, CrclWeightOut, EpiResult
 from .workup import Workup
@@ -42,9 +42,45 @@ BSA_FORMULA_LABELS = {"mosteller": "Mosteller", "dubois": "DuBois"}
 
 
 def crcl_cockcroft_gault(*, age_years: int, weight_kg: float, sex: str, creatinine_mg_dl: float) -> float:
-    """Cockcroft–Gault creatinine clearance in mL/min, with actual body weight; ×0.85 for women."""
+    """Cockcroft–Gault creatinine clearance in mL/min with the body weight given (see crcl_body_weight);
+    ×0.85 for women."""
     value = (140 - age_years) * weight_kg / (72.0 * creatinine_mg_dl)
     return value * 0.85 if sex == "female" else value
+
+
+def ideal_body_weight(*, height_cm: float, sex: str, rule: CrclWeightRule) -> float:
+    """Devine ideal body weight, kg [Devine 1974]: a base weight at 5 ft plus a weight per inch over it."""
+    inches_over = height_cm / rule.cm_per_inch - rule.ibw_base_height_in
+    return rule.ibw_base_kg[sex] + rule.ibw_kg_per_inch * inches_over
+
+
+def crcl_body_weight(*, choice: str, height_cm: float, weight_kg: float, sex: str, bmi: float,
+                     rule: CrclWeightRule) -> tuple[str, float, str]:
+    """(basis, kg, why) of the body weight Cockcroft–Gault uses.
+
+    An explicit choice is honoured. 'auto' uses adjusted weight in obesity (rule in parameters.yaml,
+    [Winter 2012]) and actual weight otherwise."""
+    ibw = ideal_body_weight(height_cm=height_cm, sex=sex, rule=rule)
+    adjusted = ibw + rule.adjusted_fraction * (weight_kg - ibw)
+    pct_ibw = 100 * weight_kg / ibw
+    described = f"ideal {ibw:.1f} kg (Devine), actual {_kg(weight_kg)} kg = {pct_ibw:.0f}% of ideal, BMI {bmi:.1f}"
+    if choice == "actual":
+        return "actual", weight_kg, f"actual body weight, as chosen ({described})"
+    if choice == "ideal":
+        return "ideal", ibw, f"ideal body weight, as chosen ({described})"
+    if choice == "adjusted":
+        return "adjusted", adjusted, (
+            f"adjusted body weight IBW + {rule.adjusted_fraction:g} × (actual − IBW), as chosen ({described})")
+    obese = bmi >= rule.obese_bmi or pct_ibw >= rule.obese_pct_ibw
+    if obese and weight_kg > ibw:
+        return "adjusted", adjusted, (
+            f"adjusted body weight IBW + {rule.adjusted_fraction:g} × (actual − IBW), automatic: BMI ≥"
+            f"{rule.obese_bmi:g} or actual ≥{rule.obese_pct_ibw:g}% of ideal ({described}; Winter 2012)")
+    return "actual", weight_kg, f"actual body weight, automatic: not obese ({described})"
+
+
+def _kg(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _band(bands, value, attr):
@@ -135,18 +171,25 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
     bsa = round(BSA_FORMULAS[formula](p.height_cm, p.weight_kg), 2)
     bsa_used = min(bsa, bsa_cap_m2) if bsa_cap_m2 else bsa
 
+    bmi = round(p.weight_kg / (p.height_cm / 100) ** 2, 1)
     if p.creatinine is None:
         crcl = None
+        crcl_weight = None
         crcl_note = "Creatinine not entered: CrCl and renal adjustments not assessed."
     else:
+        basis, crcl_kg, why = crcl_body_weight(
+            choice=workup.context.crcl_weight, height_cm=p.height_cm, weight_kg=p.weight_kg, sex=p.sex,
+            bmi=bmi, rule=params.crcl_weight,
+        )
         crcl = round(
             crcl_cockcroft_gault(
-                age_years=p.age_years, weight_kg=p.weight_kg, sex=p.sex, creatinine_mg_dl=p.creatinine.mg_dl
+                age_years=p.age_years, weight_kg=crcl_kg, sex=p.sex, creatinine_mg_dl=p.creatinine.mg_dl
             ),
             1,
         )
+        crcl_weight = CrclWeightOut.build(basis=basis, kg=round(crcl_kg, 1))
         crcl_note = (
-            f"Cockcroft–Gault with actual body weight {p.weight_kg:g} kg, creatinine "
+            f"Cockcroft–Gault with {_kg(crcl_kg)} kg: {why}; creatinine "
             f"{p.creatinine.value:g} {p.creatinine.unit} ({p.creatinine.mg_dl:.2f} mg/dL)"
         )
 
@@ -180,8 +223,6 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
 
     g = workup.genetics
     adverse = g.eln2022_risk == "adverse" or g.tp53
-    bmi = round(p.weight_kg / (p.height_cm / 100) ** 2, 1)
-    crcl_weight = None if crcl is None else CrclWeightOut.build(basis="actual", kg=p.weight_kg)
     return Assessment.build(
         status=d.status,
         status_label=STATUS_LABELS[d.status],

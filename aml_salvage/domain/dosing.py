@@ -1,10 +1,17 @@
 """Regimen components + patient → dose lines, every adjustment named with its source.
 
 Label rules implemented (tables in parameters.yaml): venetoclax with CYP3A/P-gp inhibitors incl. the
-AML ramp-up; ivosidenib and revumenib with strong CYP3A4 inhibitors; revumenib by weight band;
-fludarabine by CrCl; filgrastim to a prefilled syringe; per-dose caps (gemtuzumab vial); an optional
-institutional BSA cap. Where no label rule exists (cytarabine ≥1 g/m² with renal impairment,
-cumulative anthracycline), the engine warns and never invents a reduction.
+AML ramp-up; ivosidenib and revumenib with strong CYP3A4 inhibitors; revumenib by weight band and
+rounded to its tablets; fludarabine by CrCl; the renal and hepatic rules of each drug's label
+(``organ_dose_rules``: etoposide, idarubicin, venetoclax, gemtuzumab, ...); filgrastim to a prefilled
+syringe; per-dose caps (gemtuzumab vial); an optional institutional BSA cap. Where no label rule exists
+(cytarabine ≥1 g/m² with renal impairment, mitoxantrone in hepatic impairment, cumulative
+anthracycline), the engine notes or warns and never invents a reduction.
+
+Dose-line status (contract v2): 'adjusted' when a change was applied (each named in ``adjustments``);
+'not_assessed' when a label rule that could change or withhold the dose needs an input the workup lacks
+(``not_assessed`` names it). A missing input never yields 'adjusted'. A line with both keeps its
+adjustments and is 'not_assessed': the clinician must still supply the missing value.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import math
 import re
 from dataclasses import dataclass
 
-from .assessment import BSA_FORMULA_LABELS
+from .assessment import BSA_FORMULA_LABELS, BSA_FORMULAS
 from .knowledge import (
     JURISDICTIONS,
+    ORGAN_INPUTS,
     DoseStep,
     FludarabineBand,
     KnowledgeBase,
+    OrganDoseRule,
     Parameters,
     Regimen,
     RoundingBand,
@@ -59,6 +68,35 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _crcl_weight_words(assessment: Assessment) -> str:
+    weight = assessment.crcl_weight
+    if weight is None:
+        return "weight not stated"
+    return f"{weight.basis} body weight {_fmt(weight.kg)} kg"
+
+
+def makeable_amounts(target: float, strengths: list[float]) -> tuple[float, dict[float, int]]:
+    """The amount nearest ``target`` that whole tablets of these strengths make (a tie: the smaller
+    amount), with the combination that uses the fewest tablets."""
+    strengths = sorted(strengths, reverse=True)
+    best: dict[float, dict[float, int]] = {0.0: {}}
+    limit = target + max(strengths)
+    frontier = [0.0]
+    while frontier:  # breadth-first: each amount is first reached with the fewest tablets
+        following = []
+        for amount in frontier:
+            for strength in strengths:
+                total = amount + strength
+                if total <= limit and total not in best:
+                    combo = dict(best[amount])
+                    combo[strength] = combo.get(strength, 0) + 1
+                    best[total] = combo
+                    following.append(total)
+        frontier = following
+    amount = min((a for a in best if a > 0), key=lambda a: (abs(a - target), a))
+    return amount, best[amount]
+
+
 def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
     formula = BSA_FORMULA_LABELS[assessment.bsa_formula]
     text = (
@@ -68,7 +106,11 @@ def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
     if assessment.bsa_cap_m2:
         text += f"; institutional cap {assessment.bsa_cap_m2:.2f} m² applied → {assessment.bsa_used_m2:.2f} m²"
     if assessment.crcl_ml_min is not None:
-        text += f"; CrCl {assessment.crcl_ml_min:.0f} mL/min (Cockcroft–Gault)"
+        text += f"; CrCl {assessment.crcl_ml_min:.0f} mL/min (Cockcroft–Gault, {_crcl_weight_words(assessment)})"
+    organ = organ_values(workup=workup, assessment=assessment)
+    for measure in ("bilirubin", "child_pugh"):
+        if organ.shown[measure]:
+            text += f"; {organ.shown[measure]}"
     inhibitor = workup.context.cyp3a4_inhibitor
     text += "; CYP3A4/P-gp inhibitor: " + ("none" if inhibitor == "none" else inhibitor)
     return DosingBasis.build(
@@ -88,13 +130,12 @@ class _StepPlan:
     """One dose step, prepared once per regimen: its schedule and, per jurisdiction, the fields of its
     dose line that do not depend on the patient (footnotes include a jurisdiction-specific note)."""
 
-    __slots__ = ("step", "filgrastim", "template", "flat")
+    __slots__ = ("step", "filgrastim", "tablets", "template")
 
     def __init__(self, step: DoseStep, schedule: Schedule):
         self.step = step
         self.filgrastim = "filgrastim-syringe" in step.adjustments
-        # Lines of a flat dose (mg, mcg) do not depend on the patient: built once per variant, then shared.
-        self.flat: dict[tuple, DoseLine] = {}
+        self.tablets = "revumenib-tablets" in step.adjustments
         self.template = {}
         for jur in JURISDICTIONS:
             note = step.jurisdiction_notes.get(jur)
@@ -134,6 +175,55 @@ def fludarabine_withheld_below(params: Parameters) -> float:
     return max(b.crcl_max for b in params.fludarabine_renal if b.factor == 0 and b.crcl_max is not None)
 
 
+@dataclass(frozen=True)
+class OrganValues:
+    """The patient's organ function as the label rules read it: value and words, per measure."""
+
+    values: dict  # measure → number (CrCl mL/min, bilirubin mg/dL) or Child-Pugh class; None = missing
+    shown: dict  # measure → the value in words, e.g. 'CrCl 29 mL/min (adjusted body weight 93 kg)'
+
+
+def organ_values(*, workup: Workup, assessment: Assessment) -> OrganValues:
+    p = workup.patient
+    crcl = assessment.crcl_ml_min
+    bili = p.bilirubin
+    values = {"crcl": crcl, "bilirubin": bili.mg_dl if bili else None, "child_pugh": p.child_pugh}
+    shown = {
+        "crcl": None if crcl is None else f"CrCl {crcl:.0f} mL/min ({_crcl_weight_words(assessment)})",
+        "bilirubin": None if bili is None else (
+            f"bilirubin {bili.value:g} mg/dL" if bili.unit == "mg/dL"
+            else f"bilirubin {bili.value:g} {bili.unit} ({bili.mg_dl:.1f} mg/dL)"),
+        "child_pugh": None if p.child_pugh is None else f"Child-Pugh {p.child_pugh}",
+    }
+    return OrganValues(values=values, shown=shown)
+
+
+def _rules_for(params: Parameters, drug: str, jurisdiction: str) -> list[OrganDoseRule]:
+    return [r for r in params.organ_dose_rules if r.drug == drug and jurisdiction in r.jurisdictions]
+
+
+def withheld_drugs(*, kb: KnowledgeBase, workup: Workup, assessment: Assessment) -> dict[str, str]:
+    """Drug → the label sentence, with the patient's value, for each drug whose label says not to give it
+    at this organ function (fludarabine below its CrCl band, idarubicin above its bilirubin limit, ...).
+
+    For the rules engine: a regimen containing one of these drugs cannot be given as printed."""
+    params = kb.parameters
+    organ = organ_values(workup=workup, assessment=assessment)
+    withheld: dict[str, str] = {}
+    crcl = organ.values["crcl"]
+    if crcl is not None:
+        band = fludarabine_band(params, crcl)
+        if band.factor == 0:
+            withheld["fludarabine"] = f"{band.text}; {organ.shown['crcl']}"
+    for rule in params.organ_dose_rules:
+        if rule.action != "withhold" or workup.context.jurisdiction not in rule.jurisdictions:
+            continue
+        value = organ.values[rule.measure]
+        if value is not None and rule.matches(value) and rule.drug not in withheld:
+            withheld[rule.drug] = f"{rule.text}; {organ.shown[rule.measure]}"
+    return withheld
+
+
 class DoseCalculator:
     def __init__(self, *, kb: KnowledgeBase, workup: Workup, assessment: Assessment, config: DosingConfig):
         self.params: Parameters = kb.parameters
@@ -145,12 +235,15 @@ class DoseCalculator:
         self.inhibitor = workup.context.cyp3a4_inhibitor
         self.strong = self.inhibitor in self.params.strong_cyp3a4_inhibitors
         self.jurisdiction = workup.context.jurisdiction
+        self.organ = organ_values(workup=workup, assessment=assessment)
         formula = BSA_FORMULA_LABELS[assessment.bsa_formula]
-        self.bsa_used = assessment.bsa_used_m2
+        # Doses are computed from the unrounded BSA; the displayed BSA (2 decimals) is the assessment's.
+        exact_bsa = BSA_FORMULAS[assessment.bsa_formula](assessment.height_cm, assessment.weight_kg)
+        self.bsa_used = min(exact_bsa, assessment.bsa_cap_m2) if assessment.bsa_cap_m2 else exact_bsa
         self.weight = assessment.weight_kg
         weight_text = _fmt(assessment.weight_kg)
         self.bsa_basis = f"BSA {assessment.bsa_used_m2:.2f} m² ({formula}; {_fmt(assessment.height_cm)} cm, " \
-                         f"{weight_text} kg)"
+                         f"{weight_text} kg; dose from the unrounded {self.bsa_used:.4f} m²)"
         self.weight_basis = f"actual body weight {weight_text} kg"
         self.cap_text = (
             f"institutional BSA cap {assessment.bsa_cap_m2:.2f} m² applied (actual BSA {assessment.bsa_m2:.2f} m²)"
@@ -168,22 +261,60 @@ class DoseCalculator:
                 return float(rounded) if decimals is None else round(rounded, decimals)
         raise ValueError(f"no rounding band for {value}")  # the knowledge base's last band is open-ended
 
+    # -- organ function (labels) ---------------------------------------------------------------------
+    def organ_rules(self, step: DoseStep, dose: float | None, unit: str | None):
+        """(factor, adjustments, notes, not_assessed, withheld) from the drug's label renal and hepatic rules."""
+        factor = 1.0
+        adjustments: list[str] = []
+        notes: list[str] = []
+        missing: dict[str, list[str]] = {}
+        withheld = False
+        for rule in _rules_for(self.params, step.drug, self.jurisdiction):
+            if rule.min_dose is not None and (dose is None or unit != step.unit or dose < rule.min_dose):
+                continue
+            if rule.action == "info":
+                notes.append(rule.text)
+                continue
+            value = self.organ.values[rule.measure]
+            if value is None:
+                if rule.assesses:
+                    missing.setdefault(ORGAN_INPUTS[rule.measure], []).append(rule.text)
+                continue
+            if not rule.matches(value):
+                continue
+            shown = self.organ.shown[rule.measure]
+            if rule.action == "reduce":
+                if dose is not None:
+                    before, after = dose * factor, dose * factor * rule.factor
+                    adjustments.append(f"{rule.text}: {_fmt(before)} → {_fmt(after)} {unit}; {shown}")
+                factor *= rule.factor
+            elif rule.action == "withhold":
+                withheld = True
+                adjustments.append(f"{rule.text}; {shown}")
+            else:
+                notes.append(f"{rule.text} — {shown}")
+        for name, texts in missing.items():
+            notes.append(f"not assessed: no {name.replace('_', '-')} entered — " + "; ".join(texts))
+        return factor, adjustments, notes, list(missing), withheld
+
     # -- one line ------------------------------------------------------------------------------
     def line(self, sp: _StepPlan, *, dose=None, unit=None, days=None, frequency=None, adjustments=None,
-             withheld=False) -> DoseLine:
+             withheld=False, notes=None, not_assessed=None) -> DoseLine:
         step = sp.step
         if unit is None:
             unit = step.unit
-        flat_key = None
-        if (unit == "mg" or unit == "mcg") and not withheld:
-            flat_key = (self.jurisdiction, dose, unit, days, frequency, tuple(adjustments) if adjustments else ())
-            found = sp.flat.get(flat_key)
-            if found is not None:
-                return found
         values = sp.template[self.jurisdiction].copy()
         if dose is None:
             dose = step.dose
-        else:
+        adjustments = list(adjustments or [])
+        not_assessed = list(not_assessed or [])
+        factor, organ_adjustments, organ_notes, organ_missing, organ_withheld = self.organ_rules(step, dose, unit)
+        adjustments.extend(organ_adjustments)
+        not_assessed.extend(n for n in organ_missing if n not in not_assessed)
+        withheld = withheld or organ_withheld
+        if dose is not None and factor != 1:
+            dose = round(dose * factor, 4)
+        if dose != step.dose:
             values["dose"] = dose
         if unit != step.unit:
             values["unit"] = unit
@@ -191,7 +322,9 @@ class DoseCalculator:
             values["days"] = days
         if frequency:
             values["frequency"] = frequency
-        values["adjustments"] = adjustments = [] if adjustments is None else adjustments
+        extra_notes = list(notes or []) + organ_notes
+        if extra_notes:
+            values["notes"] = list(values["notes"]) + extra_notes
         if dose is None:
             values["basis"] = "per institutional protocol (no dose in the source)"
         else:
@@ -207,9 +340,9 @@ class DoseCalculator:
                 computed, computed_unit = dose, unit
                 basis = "flat dose (not BSA- or weight-based)"
             if sp.filgrastim and computed_unit == "mcg":
-                rounded = nearest_syringe(computed, self.params.filgrastim_syringes_mcg)
-                syringes = " or ".join(f"{s:g}" for s in self.params.filgrastim_syringes_mcg)
-                rounding = f"nearest prefilled syringe ({syringes} mcg)"
+                rounded, rounding = self.syringe(computed)
+            elif sp.tablets and computed_unit == "mg":
+                rounded, rounding = self.tablets(computed)
             elif unit == "mg" or unit == "mcg":
                 rounded = computed
                 rounding = "flat dose, not rounded"
@@ -224,33 +357,49 @@ class DoseCalculator:
             values["computed_unit"] = computed_unit
             values["basis"] = basis
             values["rounding"] = rounding
-        if withheld:
-            values["withheld"] = True
-        if adjustments:
-            values["status"] = "adjusted"
-        line = DoseLine.from_values(values)
-        if flat_key is not None:
-            sp.flat[flat_key] = line
-        return line
+        values["adjustments"] = adjustments
+        values["withheld"] = withheld
+        values["not_assessed"] = not_assessed
+        values["status"] = "not_assessed" if not_assessed else "adjusted" if adjustments else "standard"
+        return DoseLine.from_values(values)
+
+    def syringe(self, mcg: float) -> tuple[float, str]:
+        """Nearest prefilled syringe; the deviation is stated when it exceeds the knowledge base's limit."""
+        syringes = self.params.filgrastim_syringes_mcg
+        rounded = nearest_syringe(mcg, syringes)
+        rounding = f"nearest prefilled syringe ({' or '.join(f'{s:g}' for s in syringes)} mcg)"
+        deviation = 100 * (rounded - mcg) / mcg
+        if abs(deviation) > self.params.filgrastim_deviation_pct:
+            rounding += (f"; the {rounded:g} mcg syringe is {abs(deviation):.0f}% "
+                         f"{'above' if deviation > 0 else 'below'} the weight-based {_fmt(mcg)} mcg "
+                         f"(more than {self.params.filgrastim_deviation_pct:g}%)")
+        return rounded, rounding
+
+    def tablets(self, mg: float) -> tuple[float, str]:
+        strengths = self.params.revumenib_tablets_mg
+        amount, combo = makeable_amounts(mg, strengths)
+        tablets = " + ".join(f"{n} × {s:g} mg" for s, n in sorted(combo.items(), reverse=True))
+        made = "/".join(f"{s:g}" for s in sorted(strengths))
+        return amount, f"nearest amount the {made} mg tablets make: {amount:g} mg ({tablets}) (label, How Supplied)"
 
     # -- label adjustments -----------------------------------------------------------------------
     def fludarabine(self, sp: _StepPlan) -> DoseLine:
         step = sp.step
         crcl = self.a.crcl_ml_min
         if crcl is None:
-            return self.line(sp, adjustments=[
-                "renal function not assessed (no creatinine): the label reduces fludarabine at CrCl "
+            return self.line(sp, not_assessed=["creatinine"], notes=[
+                "not assessed: no creatinine entered — the fludarabine label reduces the dose at CrCl "
                 f"<{fludarabine_full_dose_from(self.params):g} mL/min and withholds it below "
-                f"{fludarabine_withheld_below(self.params):g} — enter creatinine"
+                f"{fludarabine_withheld_below(self.params):g}"
             ])
         band = fludarabine_band(self.params, crcl)
+        shown = self.organ.shown["crcl"]
         if band.factor >= 1:
             return self.line(sp)
         if band.factor == 0:
-            return self.line(sp, adjustments=[f"{band.text}; CrCl {crcl:.0f} mL/min"], withheld=True)
+            return self.line(sp, adjustments=[f"{band.text}; {shown}"], withheld=True)
         return self.line(sp, dose=round(step.dose * band.factor, 2),
-                         adjustments=[f"{band.text}: {step.dose:g} → {step.dose * band.factor:g} mg/m²; "
-                                      f"CrCl {crcl:.0f} mL/min"])
+                         adjustments=[f"{band.text}: {step.dose:g} → {step.dose * band.factor:g} mg/m²; {shown}"])
 
     def ivosidenib(self, sp: _StepPlan) -> DoseLine:
         if not self.strong:
@@ -271,9 +420,11 @@ class DoseCalculator:
         )
         band = f"weight {_fmt(weight)} kg ({'≥' if row.weight_min_kg else '<'}40 kg)"
         inhib = f"strong CYP3A4 inhibitor ({self.inhibitor})" if self.strong else "no strong CYP3A4 inhibitor"
-        return self.line(sp, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[
-            f"revumenib label table: {band}, {inhib} → {row.dose:g} {row.unit} {row.frequency}"
-        ])
+        text = f"revumenib label table: {band}, {inhib} → {row.dose:g} {row.unit} {row.frequency}"
+        if (row.dose, row.unit) == (sp.step.dose, sp.step.unit):
+            # The regimen's own dose: the table row is shown, but nothing was changed.
+            return self.line(sp, frequency=row.frequency, notes=[text])
+        return self.line(sp, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[text])
 
     def venetoclax(self, sps: list[_StepPlan]) -> list[DoseLine]:
         if self.inhibitor == "none":
@@ -290,10 +441,13 @@ class DoseCalculator:
                 for sp in sps
             ]
         first, last = _DAY_RANGE.match(steps[0].days), _DAY_RANGE.match(steps[-1].days)
-        adjustment = f"{row.text}; regimen dose without inhibitor: {regimen_doses}"
         if len(steps) == 1 or not (first and last):
-            # No ramp-up in this regimen (e.g. FLAG-IDA + venetoclax D1-7): the label's steady dose.
-            return [self.line(sp, dose=row.steady_mg, adjustments=[adjustment]) for sp in sps]
+            # No ramp-up in this regimen (e.g. FLAG-IDA + venetoclax D1-7): the label's steady dose, in
+            # words that describe no ramp-up.
+            text = row.steady_text or row.text
+            return [self.line(sp, dose=row.steady_mg, adjustments=[
+                f"{text}; regimen dose without inhibitor: {regimen_doses}"]) for sp in sps]
+        adjustment = f"{row.text}; regimen dose without inhibitor: {regimen_doses}"
         end_day = int(last.group(2) or last.group(1))
         template = sps[-1]
         lines = [
