@@ -5,11 +5,12 @@ The one producer of the result that the page, the PDF, the JSON and the command 
 
 from __future__ import annotations
 
+import re
 from operator import attrgetter
 
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band
-from .knowledge import KnowledgeBase, Regimen
+from .knowledge import KnowledgeBase, Parameters, Regimen
 from .memo import IdentityMemo
 from .result import (
     TIERS,
@@ -63,8 +64,7 @@ class _Static:
         self.references = {
             rid: (ref.short, ref.citation, ref.doi, ref.pmid, ref.url) for rid, ref in kb.references.items()
         }
-        self.drug_flags = {rid: self._drug_flags(reg, kb.parameters.cytarabine_high_dose_mg_m2)
-                           for rid, reg in kb.regimens.items()}
+        self.drug_flags = {rid: self._drug_flags(reg, kb.parameters) for rid, reg in kb.regimens.items()}
 
     def reference(self, ref_id: str, number: int) -> ReferenceOut:
         """Numbered reference; the (id, number) pairs recur across results, so they are cached."""
@@ -89,10 +89,16 @@ class _Static:
             notes=list(e.notes), uncertain=e.uncertain,
         )
 
-    def _warning(self, w) -> WarningOut:
+    def _warning(self, w, values: dict[str, str] | None = None) -> WarningOut:
         shorts = "; ".join(self.kb.references[s].short for s in w.source)
-        return WarningOut.build(id=w.id, text=f"{w.text} [{shorts}]", severity=w.severity,
-                                          sources=list(w.source))
+        text = w.text.format_map(values) if values else w.text
+        return WarningOut.build(id=w.id, text=f"{text} [{shorts}]", severity=w.severity, sources=list(w.source))
+
+    def filled_warning(self, warning_id: str, values: dict[str, str]) -> WarningOut:
+        """A conditional warning; its {placeholders}, if any, filled with the patient's values."""
+        if not values:
+            return self.warnings[warning_id]
+        return self._warning(self.kb.warnings[warning_id], values)
 
     @staticmethod
     def _static_sources(reg: Regimen) -> list[str]:
@@ -104,16 +110,61 @@ class _Static:
         return ids
 
     @staticmethod
-    def _drug_flags(reg: Regimen, high_cytarabine_mg_m2: float) -> dict[str, bool]:
+    def _drug_flags(reg: Regimen, params: Parameters) -> dict:
+        """What the conditional warnings need to know of a regimen.
+
+        A regimen without a schedule in our sources (CLAG-M, GCLAC) still carries the knowledge base's static
+        cerebellar or cumulative-anthracycline warning: that warning is the knowledge base's statement that
+        the regimen contains cytarabine ≥1 g/m² or an anthracycline, so it counts here too.
+        """
         steps = [s for sched in reg.schedules for s in sched.steps]
+        equivalence = params.conditional_warnings.doxorubicin_equivalence
+        qtc = [row for row in params.conditional_warnings.qtc if reg.id in row.regimens]
         return {
             "fludarabine": any(s.drug == "fludarabine" for s in steps),
-            "high_cytarabine": any(
+            "high_cytarabine": "cytarabine-cerebellar" in reg.warnings or any(
                 s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None
-                and s.dose >= high_cytarabine_mg_m2
+                and s.dose >= params.cytarabine_high_dose_mg_m2
                 for s in steps
             ),
+            "anthracycline": "anthracycline-cumulative" in reg.warnings or any(s.drug in equivalence for s in steps),
+            "cytoreductive": reg.kind in _CYTOREDUCTIVE_KINDS,
+            "qtc": qtc[0] if qtc else None,
+            # mg/m² of each anthracycline in one course of the first (standard) schedule; None: not computable
+            "anthracycline_course": _anthracycline_course(reg, equivalence),
         }
+
+
+# Option kinds that treat the leukaemia and so lower the blast count: tumour lysis follows any effective
+# cytoreduction [Cairo 2010], and leukostasis is a risk until the WBC falls. Strategies (transplant, trial,
+# DLI) and supportive care are not treatments given now.
+_CYTOREDUCTIVE_KINDS = ("intensive", "low-intensity", "targeted", "cytoreduction", "investigational")
+_DAY_RANGE = re.compile(r"D(\d+)(?:-(\d+))?")
+_DOSES_PER_DAY = {"once daily": 1, "single dose": 1, "twice daily": 2}
+
+
+def _course_days(days: str) -> int | None:
+    """Number of dosing days in 'D1-6', 'D4-5', 'D1, D4, D7'; None when the text is not a list of days."""
+    ranges = _DAY_RANGE.findall(days)
+    if not ranges or _DAY_RANGE.sub("", days).strip(" ,") != "":
+        return None
+    return sum(int(last or first) - int(first) + 1 for first, last in ranges)
+
+
+def _anthracycline_course(reg: Regimen, equivalence: dict) -> dict[str, float] | None:
+    """mg/m² of each anthracycline or anthracenedione in one course of the regimen's first schedule."""
+    if not reg.schedules:
+        return None
+    course: dict[str, float] = {}
+    for step in reg.schedules[0].steps:
+        if step.drug not in equivalence:
+            continue
+        days = _course_days(step.days)
+        per_day = _DOSES_PER_DAY.get(step.frequency)
+        if step.unit != "mg/m2" or step.dose is None or days is None or per_day is None:
+            return None
+        course[step.drug] = course.get(step.drug, 0) + step.dose * days * per_day
+    return course
 
 
 _STATIC = IdentityMemo()
@@ -124,49 +175,129 @@ def _static_for(kb: KnowledgeBase) -> _Static:
     return _STATIC.get(kb, lambda: _Static(kb))
 
 
-def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment, kb: KnowledgeBase) -> list[str]:
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment,
+                          kb: KnowledgeBase) -> list[tuple[str, dict[str, str]]]:
+    """The workup-dependent warnings of one option: (warning id, values for the text's placeholders)."""
     params = kb.parameters
-    ids: list[str] = []
+    cw = params.conditional_warnings
+    patient = workup.patient
+    found: list[tuple[str, dict[str, str]]] = []
+
+    def warn(warning_id: str, **values) -> None:
+        found.append((warning_id, {k: v if isinstance(v, str) else _number(v) for k, v in values.items()}))
+
     crcl = assessment.crcl_ml_min
+    creat = patient.creatinine
     if crcl is None and (flags["fludarabine"] or flags["high_cytarabine"]):
-        ids.append("renal-not-assessed")
+        warn("renal-not-assessed")
     if flags["fludarabine"] and crcl is not None:
         factor = fludarabine_band(params, crcl).factor
         if factor == 0:
-            ids.append("fludarabine-renal-avoid")
+            warn("fludarabine-renal-avoid")
         elif factor < 1:
-            ids.append("fludarabine-renal-reduced")
+            warn("fludarabine-renal-reduced")
     if flags["high_cytarabine"]:
-        creat = workup.patient.creatinine
-        if creat is not None and creat.mg_dl >= params.cytarabine_renal_creatinine_mg_dl:
-            ids.append("cytarabine-cerebellar-renal")
-    wbc = workup.disease.wbc_10e9_per_l
+        # Rubin 1992 gives the renal risk factor as creatinine; the clearance cut-off (KDIGO) catches a low
+        # clearance behind a 'normal' creatinine. Either one warns.
+        by_creatinine = creat is not None and creat.mg_dl >= params.cytarabine_renal_creatinine_mg_dl
+        by_clearance = crcl is not None and crcl < cw.cytarabine_cerebellar_crcl_ml_min
+        if by_creatinine or by_clearance:
+            warn("cytarabine-cerebellar-renal")
+            warn("cytarabine-cerebellar-crcl", crcl=crcl, creatinine=f"{creat.mg_dl:.2f}",
+                 creatinine_limit=params.cytarabine_renal_creatinine_mg_dl,
+                 crcl_limit=cw.cytarabine_cerebellar_crcl_ml_min)
+        if patient.age_years >= cw.cytarabine_cerebellar_age_years:
+            warn("cytarabine-cerebellar-age", age=patient.age_years, age_limit=cw.cytarabine_cerebellar_age_years)
+
+    disease = workup.disease
+    wbc = disease.wbc_10e9_per_l
     inhibitor = workup.context.cyp3a4_inhibitor
+    if flags["cytoreductive"]:
+        _tumour_lysis_warnings(warn, wbc, disease.needs_urgent_cytoreduction, cw)
     if reg.contains_venetoclax:
         if wbc is not None and wbc >= params.venetoclax_wbc_max:
-            ids.append("venetoclax-wbc")
+            warn("venetoclax-wbc")
         if inhibitor != "none":
-            ids.append("venetoclax-cyp3a4")
+            warn("venetoclax-cyp3a4")
+        if crcl is not None and crcl < cw.venetoclax_crcl_no_data_ml_min:
+            warn("venetoclax-crcl-no-data", crcl=crcl, crcl_limit=cw.venetoclax_crcl_no_data_ml_min)
     if reg.id == "gemtuzumab":
         if wbc is not None and wbc >= params.gemtuzumab_wbc_cytoreduce:
-            ids.append("gemtuzumab-wbc")
-        if workup.transplant.candidate and not workup.disease.prior_allo_hct:
-            ids.append("hct-after-go")
+            warn("gemtuzumab-wbc")
+        if workup.transplant.candidate and not disease.prior_allo_hct:
+            warn("hct-after-go")
     if reg.id in ("gilteritinib", "gilteritinib-ven-aza") and inhibitor in params.strong_cyp3a4_inhibitors:
-        ids.append("gilteritinib-strong-cyp3a4")
-    return ids
+        warn("gilteritinib-strong-cyp3a4")
+
+    qtc_row = flags["qtc"]
+    if qtc_row is not None:
+        qtcf = patient.qtcf_ms
+        if qtcf is None:
+            warn("qtc-not-entered")
+        elif qtc_row.threshold_ms is None:
+            warn(qtc_row.warning, qtcf=qtcf)  # no label threshold in our sources: says so, compares nothing
+        elif qtcf > qtc_row.threshold_ms:
+            warn(qtc_row.warning, qtcf=qtcf, threshold=qtc_row.threshold_ms)
+        if inhibitor in cw.qt_prolonging_inhibitors:
+            warn("qtc-azole-combination")
+
+    if flags["anthracycline"]:
+        _heart_warnings(warn, flags["anthracycline_course"], workup, cw)
+    return found
+
+
+def _tumour_lysis_warnings(warn, wbc: float | None, urgent: bool, cw) -> None:
+    """Tumour lysis by the AML risk class of Cairo 2010, or by the clinician's urgent-cytoreduction flag;
+    leukostasis at hyperleukocytosis [Röllig 2015]."""
+    limits = {"tls": cw.tls_intermediate_wbc_10e9_per_l, "hyper": cw.hyperleukocytosis_wbc_10e9_per_l}
+    if wbc is not None and wbc >= cw.hyperleukocytosis_wbc_10e9_per_l:
+        warn("tls-high-risk", wbc=wbc, **limits)
+        warn("leukostasis", wbc=wbc, **limits)
+    elif wbc is not None and wbc >= cw.tls_intermediate_wbc_10e9_per_l:
+        warn("tls-intermediate-risk", wbc=wbc, **limits)
+    elif urgent:
+        warn("tls-urgent-cytoreduction")
+
+
+def _heart_warnings(warn, course: dict[str, float] | None, workup: Workup, cw) -> None:
+    """LVEF not entered, and cumulative anthracycline in doxorubicin equivalents [Feijen 2019] against the
+    doxorubicin label's guidance. Idarubicin has no ratio: it is named, never converted."""
+    if workup.patient.lvef_pct is None:
+        warn("lvef-not-assessed")
+    prior = workup.prior_therapy.anthracyclines_mg_m2
+    if prior is None:
+        warn("anthracycline-prior-not-entered")
+        return
+    ratios = cw.doxorubicin_equivalence
+    prior_dox = sum(getattr(prior, agent) * ratio for agent, ratio in ratios.items() if ratio is not None)
+    if prior.idarubicin > 0:
+        warn("anthracycline-idarubicin-uncertain", idarubicin=prior.idarubicin)
+    if course is None:
+        planned, added = ["an amount not computed here (schedule per institutional protocol)"], 0.0
+    else:
+        planned, added = [], 0.0
+        for agent, mg in course.items():
+            ratio = ratios[agent]
+            if ratio is None:
+                planned.append(f"{agent} {_number(mg)} mg/m² (not converted: equivalence uncertain)")
+            else:
+                planned.append(f"{agent} {_number(mg)} mg/m² (≈{mg * ratio:.0f} mg/m² doxorubicin equivalents)")
+                added += mg * ratio
+    total = prior_dox + added
+    if total > cw.anthracycline_doxorubicin_limit_risk_mg_m2:
+        warn("anthracycline-cumulative-high", prior=f"{prior_dox:.0f}", planned=", ".join(planned),
+             total=f"{total:.0f}", limit=cw.anthracycline_doxorubicin_limit_mg_m2,
+             limit_risk=cw.anthracycline_doxorubicin_limit_risk_mg_m2,
+             ratios=", ".join(f"{agent} {_number(r)}" for agent, r in ratios.items()
+                              if r is not None and agent != "doxorubicin"))
 
 
 _DEFAULT_CONFIG = DosingConfig()
 _MAX_CACHED = 8192
-
-
-def _warning_profile(reg: Regimen, flags: dict[str, bool]) -> tuple | None:
-    """What ``_conditional_warnings`` reads of a regimen; None when no warning of it can depend on the workup."""
-    own = reg.id if reg.id in ("gemtuzumab", "gilteritinib", "gilteritinib-ven-aza") else None
-    if not (flags["fludarabine"] or flags["high_cytarabine"] or reg.contains_venetoclax or own):
-        return None
-    return flags["fludarabine"], flags["high_cytarabine"], reg.contains_venetoclax, own
 
 
 class _Entry:
@@ -189,9 +320,10 @@ class _Assembly:
 
     An option's entry is keyed by regimen, jurisdiction, tier, provisional flag, its reasons and views
     (the rules' cached, immutable Reason/View objects, by identity: each entry holds them, so an id is
-    not reused while its entry lives) and its conditional warnings. Rule outcomes recur across workups,
-    so distinct keys are few and most options are a lookup; an option without doses (not recommended,
-    strategies, supportive care) is then one shared object per rank. The numbered reference list is
+    not reused while its entry lives) and its conditional warnings with the values their texts show
+    (QTcF, WBC, anthracycline totals: two patients who differ there never share an entry). Rule outcomes
+    recur across workups, so distinct keys are few and most options are a lookup; an option without doses
+    (not recommended, strategies, supportive care) is then one shared object per rank. The numbered reference list is
     kept by the entries it numbers (and the EPI's and actions' sources), which it holds. Shared objects
     are never mutated, like the knowledge base's own records.
     """
@@ -200,21 +332,22 @@ class _Assembly:
         self.static = static
         self.entries: dict[tuple, _Entry] = {}  # across jurisdictions (the key names the jurisdiction)
         self.references: dict[tuple, tuple[list[ReferenceOut], list[_Entry]]] = {}
-        self.warning_profile = {
-            rid: _warning_profile(reg, static.drug_flags[rid]) for rid, reg in static.kb.regimens.items()
-        }
 
-    def entry(self, key: tuple, reg: Regimen, jurisdiction: str, draft, conditional: list[str]) -> _Entry:
+    def entry(self, key: tuple, reg: Regimen, jurisdiction: str, draft, conditional: tuple) -> _Entry:
         if len(self.entries) >= _MAX_CACHED:
             self.entries.clear()
         static = self.static
-        warning_ids = list(dict.fromkeys(reg.warnings + conditional)) if conditional else reg.warnings
-        warnings = [static.warnings[w] for w in warning_ids]
+        warnings = [static.warnings[w] for w in reg.warnings]
+        shown = set(reg.warnings)
+        for warning_id, values in conditional:
+            if warning_id not in shown:
+                shown.add(warning_id)
+                warnings.append(static.filled_warning(warning_id, dict(values)))
         availability = static.availability[(reg.id, jurisdiction)]
         sources = dict.fromkeys(s for r in draft.reasons for s in r.sources)
         sources.update(dict.fromkeys(static.option_sources[(reg.id, jurisdiction)]))
-        for w in conditional:
-            sources.update(dict.fromkeys(static.warnings[w].sources))
+        for warning_id, _ in conditional:
+            sources.update(dict.fromkeys(static.warnings[warning_id].sources))
         values = dict(
             id=reg.id, name=reg.name, kind=reg.kind, summary=reg.summary, tier=draft.tier, rank=0,
             availability=availability.status, availability_detail=availability, targets=reg.targets,
@@ -282,28 +415,24 @@ def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _
     basis = None
     jurisdiction = workup.context.jurisdiction
     regimens = kb.regimens
-    profiles = assembly.warning_profile
     entries = assembly.entries
     build_option = OptionResult.from_values
-    conditional_by_profile: dict[tuple, tuple[str, ...]] = {}
 
     options = []
     used: list[_Entry] = []
     for rank, draft in enumerate(_ranked(selection.d.values()), start=1):
         rid = draft.id
-        profile = profiles[rid]
-        if profile is None:
-            conditional = ()
-        else:
-            conditional = conditional_by_profile.get(profile)
-            if conditional is None:
-                conditional = conditional_by_profile[profile] = tuple(_conditional_warnings(
-                    regimens[rid], static.drug_flags[rid], workup, assessment, kb))
+        # Every option's workup-dependent warnings, with the values their texts show (hashable: part of the key).
+        conditional = tuple(
+            (warning_id, tuple(values.items()))
+            for warning_id, values in _conditional_warnings(regimens[rid], static.drug_flags[rid], workup,
+                                                            assessment, kb)
+        )
         key = (rid, jurisdiction, draft.tier, draft.provisional, draft.reason_ids,
                tuple(map(id, draft.views)) if draft.views else (), conditional)
         entry = entries.get(key)
         if entry is None:
-            entry = assembly.entry(key, regimens[rid], jurisdiction, draft, list(conditional))
+            entry = assembly.entry(key, regimens[rid], jurisdiction, draft, conditional)
         used.append(entry)
         doses = dosing.regimen(entry.regimen) if entry.dosed else None
         if doses:
