@@ -450,6 +450,9 @@ class Parameters(_Record):
     cytarabine_renal_creatinine_mg_dl: float
     older_age_years: int = Field(description="at or above: 'older' in DT20 Conclusions; intensive not preferred")
     ecog_intensive_conflict_min: int = Field(description="ECOG at or above this with 'fit' ticked is a conflict")
+    lvef_anthracycline_min_pct: int = Field(description="below: anthracycline regimens not preferred")
+    anthracycline_drugs: list[str] = Field(description="anthracyclines and anthracenediones, by generic name")
+    renal_severe_crcl_ml_min: float = Field(description="below: severe renal impairment")
     sources: dict[str, list[str]] = Field(description="reference ids for each parameter above")
     epi: EpiTable
     rounding: list[RoundingBand] = Field(min_length=1)

@@ -47,6 +47,8 @@ TARGET_OPTIONS = {
 }
 _TARGET_NEEDS = tuple((oid, needs) for oid, (needs, _) in TARGET_OPTIONS.items())
 STRATEGIES = ("clinical-trial", "allo-hct", "dli", "second-hct")
+GENE_WORDS = {"flt3_itd": "FLT3-ITD", "flt3_tkd": "FLT3-TKD", "idh1": "IDH1", "idh2": "IDH2", "npm1": "NPM1",
+              "kmt2a_rearranged": "KMT2A rearrangement", "tp53": "TP53", "cd33_positive": "CD33"}
 TUMOR_SUPPRESSOR_MUTATIONS = ("WT1", "FBXW7", "PHF6")  # FRC25: lower CRc with FLAG-IDA + venetoclax
 
 
@@ -189,6 +191,8 @@ class Profile:
     older: bool  # at or above the knowledge base's older_age_years [DT20 Conclusions]
     ecog: int
     ecog_conflict: bool  # 'fit' ticked with ECOG at or above ecog_intensive_conflict_min [FRC25]
+    pending: tuple[str, ...]  # genes whose result is awaited
+    lvef: int | None
 
     @classmethod
     def of(cls, w: Workup, a: Assessment, kb: KnowledgeBase) -> Profile:
@@ -228,6 +232,8 @@ class Profile:
             older=w.patient.age_years >= params.older_age_years,
             ecog=w.patient.ecog,
             ecog_conflict=w.fit_for_intensive_chemo and w.patient.ecog >= params.ecog_intensive_conflict_min,
+            pending=g.pending,
+            lvef=w.patient.lvef_pct,
         )
 
 
@@ -637,8 +643,13 @@ class Selection:
         p, prior = self.p, self.w.prior_therapy
         g = self.w.genetics
         no_target = self._kb.no_target
-        for oid in TARGET_OPTIONS:
-            if not self.has_target[oid]:
+        for oid, (needs, words) in TARGET_OPTIONS.items():
+            awaited = [gene for gene in needs if gene in p.pending]
+            if not self.has_target[oid] and awaited and not p.comfort:
+                # A pending target keeps its option visible as provisional, never absent [clinical-spec v2].
+                self.set(oid, C, "R-GEN-04", genes=" and ".join(GENE_WORDS[x] for x in awaited), target=words)
+                self.d[oid].provisional = True
+            elif not self.has_target[oid]:
                 if oid == "gemtuzumab" and g.cd33_positive is None:
                     self.set(oid, N, "R-CD33-04")
                 else:  # R-TGT-00, target=<words>, retest=<note when not re-tested>
@@ -661,14 +672,45 @@ class Selection:
             self.cap([o for o in OPTION_IDS if o not in keep], C, "R-MRD-01")
         if p.crcl is not None and fludarabine_band(self.kb.parameters, p.crcl).factor == 0:
             self.cap(FLUDARABINE, N, "R-RENAL-01", crcl=f"{p.crcl:.0f}")
+        self.organ_caps()
         for oid, tier, rule_id, reason in self._kb.availability_caps[p.jurisdiction]:
             self._cap_one(oid, tier, rule_id, reason)  # R-AVAIL-01/02, jurisdiction=<jur>, note=<note>
+
+    def organ_caps(self) -> None:
+        """Heart and kidneys change tiers, not only text [ESC 2022 cardio-oncology; cytarabine label]."""
+        p, params = self.p, self.kb.parameters
+        if p.lvef is not None and p.lvef < params.lvef_anthracycline_min_pct:
+            for oid, drugs in self.regimens_with(set(params.anthracycline_drugs)).items():
+                self.cap(oid, C, "R-CARD-01", lvef=p.lvef, limit=params.lvef_anthracycline_min_pct,
+                         drugs=" and ".join(sorted(drugs)))
+        if p.crcl is not None and p.crcl < params.renal_severe_crcl_ml_min:
+            self.cap(self.high_dose_cytarabine(), A, "R-RENAL-02", crcl=f"{p.crcl:.0f}",
+                     limit=f"{params.renal_severe_crcl_ml_min:g}")
+
+    def regimens_with(self, drugs: set[str]) -> dict[str, set[str]]:
+        """Regimens any of whose dose steps gives one of ``drugs``, with the drugs found."""
+        found: dict[str, set[str]] = {}
+        for oid, regimen in self.kb.regimens.items():
+            hit = {step.drug for sched in regimen.schedules for step in sched.steps if step.drug in drugs}
+            if hit:
+                found[oid] = hit
+        return found
+
+    def high_dose_cytarabine(self) -> list[str]:
+        """Regimens with cytarabine at or above the cerebellar-toxicity dose (parameters.yaml)."""
+        limit = self.kb.parameters.cytarabine_high_dose_mg_m2
+        return [oid for oid, regimen in self.kb.regimens.items()
+                if any(step.drug == "cytarabine" and step.unit == "mg/m2" and (step.dose or 0) >= limit
+                       for sched in regimen.schedules for step in sched.steps)]
 
     # -- actions ---------------------------------------------------------------------------------
     def plan_actions(self) -> None:
         p = self.p
         if not p.retested:
             self.action("retest-genetics", "high", "R-ACT-01")
+        if p.pending:
+            self.action("retest-genetics", "high", "R-ACT-08",
+                        genes=", ".join(GENE_WORDS[gene] for gene in p.pending))
         # An action never contradicts a tier: "refer now" only when transplant is preferred or an alternative.
         if not p.comfort and p.candidate is not False and (p.curative or p.candidate is True):
             if p.post_hct:

@@ -91,3 +91,18 @@ def test_recommend_refuses_to_advise_on_a_corrupt_knowledge_base(tmp_path):
     env = {**ENV, "AML_SALVAGE_KNOWLEDGE_DIR": str(kb)}
     proc = manage("recommend", "-", stdin=json.dumps(YOUNG_FIT), env=env)
     assert proc.returncode == 3 and "no advice given" in proc.stderr and proc.stdout == ""
+
+
+def test_recommend_refuses_the_contract_v2_contradictions_naming_each_field():
+    bad = build(**{"genetics.other_mutations": ["PML-RARA"], "patient.age_years": 20,
+                   "disease.cr1_duration_months": 300, "genetics.flt3_itd": True,
+                   "genetics.pending": ["flt3_itd"], "infection_uncontrolled": True, "active_infection": False})
+    proc = manage("recommend", "-", stdin=json.dumps(bad))
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    fields = {line.split(": ", 1)[0] for line in proc.stderr.strip().splitlines()}
+    assert fields == {"genetics.other_mutations"}  # an APL fusion is named before anything else
+    del bad["genetics"]["other_mutations"]
+    proc = manage("recommend", "-", stdin=json.dumps(bad))
+    fields = {line.split(": ", 1)[0] for line in proc.stderr.strip().splitlines()}
+    assert proc.returncode == 2
+    assert fields == {"disease.cr1_duration_months", "genetics.flt3_itd", "active_infection"}

@@ -100,3 +100,69 @@ def test_every_result_revalidates_against_the_result_schema(evaluate, data):
     result = evaluate(data)
     dumped = result.model_dump(mode="json")
     assert ConsultResult.model_validate(dumped).model_dump(mode="json") == dumped
+
+
+@SETTINGS
+@given(workups())
+def test_no_anthracycline_regimen_is_preferred_below_the_lvef_threshold(evaluate, kb, data):
+    lvef = data["patient"]["lvef_pct"]
+    if lvef is None or lvef >= kb.parameters.lvef_anthracycline_min_pct:
+        return
+    anthracyclines = set(kb.parameters.anthracycline_drugs)
+    for opt in evaluate(data).options:
+        steps = [s for sched in kb.regimens[opt.id].schedules for s in sched.steps]
+        if any(s.drug in anthracyclines for s in steps):
+            assert opt.tier not in ("preferred", "alternative"), (opt.id, lvef, opt.reasons)
+            if opt.tier == "consider":  # still open: the heart is the stated reason
+                assert any(r.rule_id == "R-CARD-01" for r in opt.rules), opt.reasons
+
+
+# What each action asks for must be open in the tiers: an action and a tier never contradict each other.
+ACTION_NEEDS = {
+    "R-ACT-02": ("allo-hct", ("preferred", "alternative")),  # refer for HCT now
+    "R-ACT-06": ("allo-hct", ("preferred", "alternative", "consider")),  # assess eligibility early
+    "R-ACT-05": ("hydroxyurea", ("preferred", "alternative", "consider")),  # cytoreduce urgently
+    "R-ACT-07": ("hydroxyurea", ("preferred", "alternative", "consider")),  # lower the WBC before venetoclax
+}
+
+
+@SETTINGS
+@given(workups())
+def test_no_action_contradicts_a_tier(evaluate, data):
+    result = evaluate(data)
+    tiers = {o.id: o.tier for o in result.options}
+    for action in result.actions:
+        if action.rule_id in ACTION_NEEDS:
+            option_id, allowed = ACTION_NEEDS[action.rule_id]
+            assert tiers[option_id] in allowed, (action.rule_id, option_id, tiers[option_id])
+        if action.rule_id == "R-ACT-03":  # transplant team review after HCT: DLI or a second HCT is open
+            assert tiers["dli"] != "not_recommended" or tiers["second-hct"] != "not_recommended"
+    if tiers["allo-hct"] == "preferred":
+        assert any(a.id == "allo-hct-referral" for a in result.actions)
+
+
+@SETTINGS
+@given(workups())
+def test_no_transplant_plan_means_no_intensive_preferred_and_no_then_hct(evaluate, data):
+    if data["transplant"]["candidate"] is not False:
+        return
+    for opt in evaluate(data).options:
+        if opt.id in INTENSIVE:
+            assert opt.tier != "preferred", (opt.id, opt.reasons)
+            assert not any("then allogeneic HCT" in r or "then HCT" in r for r in opt.reasons), opt.reasons
+
+
+@SETTINGS
+@given(workups())
+def test_a_pending_target_keeps_its_option_visible_as_provisional(evaluate, data):
+    pending = set(data["genetics"]["pending"])
+    if not pending or data["goals_of_care"] == "comfort":
+        return
+    for opt in evaluate(data).options:
+        if opt.id not in TARGET_OPTIONS:
+            continue
+        needs, _ = TARGET_OPTIONS[opt.id]
+        present = any(data["genetics"].get(f) is True for f in needs)
+        if not present and pending & set(needs):
+            assert opt.tier == "consider" or any(r.rule_id.startswith("R-AVAIL") for r in opt.rules), opt.reasons
+            assert opt.provisional and any(r.rule_id == "R-GEN-04" for r in opt.rules)
