@@ -59,7 +59,14 @@ def crcl_body_weight(*, choice: str, height_cm: float, weight_kg: float, sex: st
     """(basis, kg, why) of the body weight Cockcroft–Gault uses.
 
     An explicit choice is honoured. 'auto' uses adjusted weight in obesity (rule in parameters.yaml,
-    [Winter 2012]) and actual weight otherwise."""
+    [Winter 2012]) and actual weight otherwise. Devine's formula starts at 5 ft: below that height no ideal
+    (and so no adjusted) weight is defined, and actual weight is used whatever the choice, saying so."""
+    shortest_cm = rule.ibw_base_height_in * rule.cm_per_inch
+    if height_cm < shortest_cm:
+        asked = "" if choice in ("auto", "actual") else f" ({choice} weight was asked for and cannot be computed)"
+        return "actual", weight_kg, (
+            f"actual body weight {_kg(weight_kg)} kg: Devine's ideal body weight is not defined below "
+            f"{shortest_cm:.0f} cm (5 ft), so neither ideal nor adjusted weight can be used{asked}")
     ibw = ideal_body_weight(height_cm=height_cm, sex=sex, rule=rule)
     adjusted = ibw + rule.adjusted_fraction * (weight_kg - ibw)
     pct_ibw = 100 * weight_kg / ibw
@@ -172,6 +179,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
     bsa_used = min(bsa, bsa_cap_m2) if bsa_cap_m2 else bsa
 
     bmi = round(p.weight_kg / (p.height_cm / 100) ** 2, 1)
+    crcl_by_weight: dict[str, float] = {}
     if p.creatinine is None:
         crcl = None
         crcl_weight = None
@@ -192,6 +200,18 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
             f"Cockcroft–Gault with {_kg(crcl_kg)} kg: {why}; creatinine "
             f"{p.creatinine.value:g} {p.creatinine.unit} ({p.creatinine.mg_dl:.2f} mg/dL)"
         )
+        # The same creatinine with every body weight that can be computed: the clinician sees how much the
+        # choice matters (a renal dose band can depend on it; consult.py warns when it does).
+        for other in ("actual", "ideal", "adjusted"):
+            other_basis, other_kg, _ = crcl_body_weight(
+                choice=other, height_cm=p.height_cm, weight_kg=p.weight_kg, sex=p.sex, bmi=bmi,
+                rule=params.crcl_weight)
+            if other_basis == other:
+                crcl_by_weight[other] = round(crcl_cockcroft_gault(
+                    age_years=p.age_years, weight_kg=other_kg, sex=p.sex, creatinine_mg_dl=p.creatinine.mg_dl), 1)
+        others = [f"{b} weight {v:.0f}" for b, v in crcl_by_weight.items() if b != basis]
+        if others and abs(max(crcl_by_weight.values()) - min(crcl_by_weight.values())) >= 1:
+            crcl_note += f" (CrCl with {', '.join(others)} mL/min)"
 
     cr1 = d.cr1_duration_months
     early = None if cr1 is None else cr1 < params.early_relapse_months
@@ -245,6 +265,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
         crcl_note=crcl_note,
         bmi=bmi,
         crcl_weight=crcl_weight,
+        crcl_by_weight=crcl_by_weight,
         targets=_targets(workup),
         adverse_risk=adverse,
         notes=notes,

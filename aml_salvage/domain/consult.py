@@ -9,7 +9,7 @@ import re
 from operator import attrgetter
 
 from .assessment import assessment_compute
-from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band
+from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band, renal_dose_band
 from .knowledge import KnowledgeBase, Parameters, Regimen
 from .memo import IdentityMemo
 from .result import (
@@ -200,6 +200,8 @@ def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment,
             warn("fludarabine-renal-avoid")
         elif factor < 1:
             warn("fludarabine-renal-reduced")
+    if crcl is not None and workup.context.crcl_weight == "auto":
+        _crcl_weight_warning(warn, reg, assessment, params, workup.context.jurisdiction)
     if flags["high_cytarabine"]:
         # Rubin 1992 gives the renal risk factor as creatinine; the clearance cut-off (KDIGO) catches a low
         # clearance behind a 'normal' creatinine. Either one warns.
@@ -248,6 +250,22 @@ def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment,
     if flags["anthracycline"]:
         _heart_warnings(warn, flags["anthracycline_course"], workup, cw)
     return found
+
+
+def _crcl_weight_warning(warn, reg: Regimen, assessment, params: Parameters, jurisdiction: str) -> None:
+    """When the body weight chosen automatically for Cockcroft–Gault decides a renal dose band, say so: the
+    labels do not say which weight their CrCl bands assume [Winter 2012]."""
+    used = assessment.crcl_ml_min
+    drugs = sorted({s.drug for sched in reg.schedules for s in sched.steps})
+    changed = [drug for drug in drugs
+               if any(renal_dose_band(params, drug, used, jurisdiction)
+                      != renal_dose_band(params, drug, value, jurisdiction)
+                      for value in assessment.crcl_by_weight.values())]
+    if changed:
+        others = ", ".join(f"{basis} weight {value:.0f} mL/min" for basis, value in assessment.crcl_by_weight.items()
+                           if basis != assessment.crcl_weight.basis)
+        warn("crcl-weight-changes-dose", drugs=" and ".join(changed), crcl=f"{used:.0f}",
+             basis=assessment.crcl_weight.basis, others=others)
 
 
 def _tumour_lysis_warnings(warn, wbc: float | None, urgent: bool, cw) -> None:

@@ -202,6 +202,18 @@ def _rules_for(params: Parameters, drug: str, jurisdiction: str) -> list[OrganDo
     return [r for r in params.organ_dose_rules if r.drug == drug and jurisdiction in r.jurisdictions]
 
 
+def renal_dose_band(params: Parameters, drug: str, crcl: float, jurisdiction: str) -> tuple[float, ...]:
+    """What a drug's label renal rules do at this clearance, as comparable factors (1 = full dose, 0 = not
+    given): two clearances with different bands give different doses."""
+    factors = []
+    if drug == "fludarabine":
+        factors.append(fludarabine_band(params, crcl).factor)
+    for rule in _rules_for(params, drug, jurisdiction):
+        if rule.measure == "crcl" and rule.action in ("reduce", "withhold") and rule.matches(crcl):
+            factors.append(0.0 if rule.action == "withhold" else rule.factor)
+    return tuple(factors)
+
+
 def withheld_drugs(*, kb: KnowledgeBase, workup: Workup, assessment: Assessment) -> dict[str, str]:
     """Drug → the label sentence, with the patient's value, for each drug whose label says not to give it
     at this organ function (fludarabine below its CrCl band, idarubicin above its bilirubin limit, ...).

@@ -102,6 +102,7 @@ class Assessment(_Out):
     crcl_note: str
     bmi: float  # kg/m² (contract v2)
     crcl_weight: CrclWeightOut | None  # None without creatinine (contract v2)
+    crcl_by_weight: dict[str, float]  # CrCl with each body weight that can be computed; empty without creatinine
     targets: list[str]  # targetable lesions present at relapse, in words
     adverse_risk: bool
     notes: list[str]

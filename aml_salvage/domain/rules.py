@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dosing import fludarabine_band
+from .dosing import fludarabine_band, withheld_drugs
 from .knowledge import JURISDICTIONS, OPTION_IDS, KnowledgeBase
 from .memo import IdentityMemo
 from .result import TIERS, Action, Assessment, Reason, View
@@ -677,12 +677,17 @@ class Selection:
             self._cap_one(oid, tier, rule_id, reason)  # R-AVAIL-01/02, jurisdiction=<jur>, note=<note>
 
     def organ_caps(self) -> None:
-        """Heart and kidneys change tiers, not only text [ESC 2022 cardio-oncology; cytarabine label]."""
+        """Heart, liver and kidneys change tiers, not only text [ESC 2022 cardio-oncology; drug labels]."""
         p, params = self.p, self.kb.parameters
         if p.lvef is not None and p.lvef < params.lvef_anthracycline_min_pct:
             for oid, drugs in self.regimens_with(set(params.anthracycline_drugs)).items():
                 self.cap(oid, C, "R-CARD-01", lvef=p.lvef, limit=params.lvef_anthracycline_min_pct,
                          drugs=" and ".join(sorted(drugs)))
+        for drug, sentence in withheld_drugs(kb=self.kb, workup=self.w, assessment=self.a).items():
+            if drug == "fludarabine":
+                continue  # R-RENAL-01, above
+            for oid in self.regimens_with({drug}):
+                self.cap(oid, N, "R-ORGAN-01", drug=drug, sentence=sentence)
         if p.crcl is not None and p.crcl < params.renal_severe_crcl_ml_min:
             self.cap(self.high_dose_cytarabine(), A, "R-RENAL-02", crcl=f"{p.crcl:.0f}",
                      limit=f"{params.renal_severe_crcl_ml_min:g}")

@@ -212,3 +212,31 @@ def test_no_warning_shown_keeps_an_unfilled_placeholder(evaluate):
         for opt in evaluate(data).options:
             for w in opt.warning_details:
                 assert "{" not in w.text and "}" not in w.text, (opt.id, w.id)
+
+
+# --- the body weight in Cockcroft-Gault decides a renal dose band -------------------------------------------
+
+REVIEW_PATIENT = {"patient.age_years": 40, "patient.sex": "male", "patient.height_cm": 165,
+                  "patient.weight_kg": 140, "patient.creatinine": {"value": 1.6, "unit": "mg/dL"}}
+
+
+def test_the_review_patient_is_told_that_ideal_weight_would_reduce_fludarabine(evaluate):
+    result = evaluate(build(YOUNG_FIT, **REVIEW_PATIENT))
+    a = result.assessment
+    assert a.crcl_weight.basis == "adjusted" and a.crcl_by_weight["actual"] == pytest.approx(121.5, abs=0.5)
+    assert a.crcl_by_weight["ideal"] == pytest.approx(53.3, abs=0.5)
+    assert "ideal weight 53" in a.crcl_note
+    flag_ida = option(result, "flag-ida")
+    found = [w for w in flag_ida.warning_details if w.id == "crcl-weight-changes-dose"]
+    assert found and "fludarabine" in found[0].text and "ideal weight 53 mL/min" in found[0].text
+    # An option without a renally banded drug says nothing about it.
+    assert not any(w.id == "crcl-weight-changes-dose" for w in option(result, "aza-ven").warning_details)
+
+
+def test_an_explicit_weight_choice_or_a_normal_weight_gives_no_body_weight_warning(evaluate):
+    explicit = evaluate(build(YOUNG_FIT, **REVIEW_PATIENT, **{"context.crcl_weight": "ideal"}))
+    assert not any(w.id == "crcl-weight-changes-dose" for o in explicit.options for w in o.warning_details)
+    fludarabine = next(d for d in option(explicit, "flag-ida").doses if d.drug == "fludarabine")
+    assert fludarabine.status == "adjusted" and fludarabine.dose == 24
+    normal = evaluate(build(YOUNG_FIT))
+    assert not any(w.id == "crcl-weight-changes-dose" for o in normal.options for w in o.warning_details)

@@ -277,3 +277,15 @@ def test_flag_ida_venetoclax_cyp3a_text_describes_no_ramp_up(kb, inhibitor, stea
     assert "10/20/50" not in text and "no ramp-up" in text and f"{steady} mg daily" in text
     aza = drug_lines(kb, build(OLDER_UNFIT, **{"context.cyp3a4_inhibitor": inhibitor}), "aza-ven", "venetoclax")
     assert "ramp-up 10/20/50" in aza[0].adjustments[0]  # the ramp-up regimens keep the label's ramp-up
+
+
+def test_below_five_feet_no_ideal_weight_exists_and_actual_weight_is_used_and_said(evaluate):
+    # Devine's IBW is negative at 100 cm: Cockcroft-Gault must not use it, whatever the choice.
+    for choice in ("auto", "ideal", "adjusted"):
+        result = evaluate(build(**{"patient.height_cm": 140, "patient.weight_kg": 45, "context.crcl_weight": choice,
+                                   "patient.creatinine": {"value": 80, "unit": "umol/L"}}))
+        a = result.assessment
+        assert a.crcl_weight.basis == "actual" and a.crcl_weight.kg == 45
+        assert "not defined below 152 cm" in a.crcl_note and a.crcl_ml_min > 0
+        if choice != "auto":
+            assert f"{choice} weight was asked for" in a.crcl_note

@@ -4,7 +4,8 @@ import copy
 
 from hypothesis import HealthCheck, given, settings
 
-from aml_salvage.domain.knowledge import OPTION_IDS
+from aml_salvage.domain import limits as L
+from aml_salvage.domain.knowledge import ORGAN_INPUTS, OPTION_IDS
 from aml_salvage.domain.result import TIERS
 from aml_salvage.domain.rules import INTENSIVE, TARGET_OPTIONS
 from aml_salvage.domain.workup import Workup
@@ -166,3 +167,69 @@ def test_a_pending_target_keeps_its_option_visible_as_provisional(evaluate, data
         if not present and pending & set(needs):
             assert opt.tier == "consider" or any(r.rule_id.startswith("R-AVAIL") for r in opt.rules), opt.reasons
             assert opt.provisional and any(r.rule_id == "R-GEN-04" for r in opt.rules)
+
+
+def _organ_inputs_that_assess(kb, drug: str, jurisdiction: str) -> set[str]:
+    """The workup inputs whose absence leaves a label organ rule of this drug unassessed."""
+    inputs = {ORGAN_INPUTS[r.measure] for r in kb.parameters.organ_dose_rules
+              if r.drug == drug and jurisdiction in r.jurisdictions and r.assesses}
+    if drug == "fludarabine":  # its CrCl bands have their own table (parameters.yaml fludarabine_renal)
+        inputs.add("creatinine")
+    return inputs
+
+
+def _missing_inputs(data) -> set[str]:
+    patient = data["patient"]
+    return {name for name in ("creatinine", "bilirubin", "child_pugh") if patient.get(name) is None}
+
+
+@SETTINGS
+@given(workups())
+def test_every_dose_affected_by_a_missing_organ_input_says_not_assessed(evaluate, kb, data):
+    missing = _missing_inputs(data)
+    jurisdiction = data["context"]["jurisdiction"]
+    for opt in evaluate(data).options:
+        for line in opt.doses:
+            unassessed = _organ_inputs_that_assess(kb, line.drug, jurisdiction) & missing
+            assert set(line.not_assessed) == unassessed, (opt.id, line.drug, line.not_assessed)
+            assert (line.status == "not_assessed") == bool(unassessed), (opt.id, line.drug, line.status)
+            assert not any("not assessed" in adjustment for adjustment in line.adjustments)
+
+
+@SETTINGS
+@given(workups())
+def test_no_full_idarubicin_dose_above_the_bilirubin_threshold(evaluate, kb, data):
+    bilirubin = data["patient"]["bilirubin"]
+    if bilirubin is None:
+        return
+    mg_dl = bilirubin["value"] if bilirubin["unit"] == "mg/dL" else bilirubin["value"] / L.UMOL_PER_MG_DL_BILIRUBIN
+    threshold = min(r.above if r.above is not None else r.low for r in kb.parameters.organ_dose_rules
+                    if r.drug == "idarubicin" and r.measure == "bilirubin" and r.action in ("reduce", "withhold"))
+    if mg_dl <= threshold:
+        return
+    for opt in evaluate(data).options:
+        full = {(s.days, s.dose) for sched in kb.regimens[opt.id].schedules for s in sched.steps
+                if s.drug == "idarubicin"}
+        for line in opt.doses:
+            if line.drug == "idarubicin":
+                assert line.withheld or line.rounded is None or (line.days, line.dose) not in full, (
+                    opt.id, mg_dl, line.dose, line.adjustments)
+                assert line.status == "adjusted" or line.withheld
+
+
+@SETTINGS
+@given(workups())
+def test_an_explicit_crcl_weight_is_honoured_and_shown(evaluate, data):
+    choice = data["context"]["crcl_weight"]
+    result = evaluate(data)
+    a = result.assessment
+    if data["patient"]["creatinine"] is None:
+        assert a.crcl_weight is None and a.crcl_ml_min is None
+        return
+    short = data["patient"]["height_cm"] < 152.4  # Devine's ideal weight is not defined below 5 ft
+    if choice != "auto":
+        assert a.crcl_weight.basis == ("actual" if short else choice)
+    assert f"{a.crcl_weight.kg:.1f}".rstrip("0").rstrip(".") in a.crcl_note or "actual body weight" in a.crcl_note
+    basis_texts = {o.dosing_basis.text for o in result.options if o.dosing_basis}
+    for text in basis_texts:
+        assert a.crcl_weight.basis in text, text

@@ -62,6 +62,8 @@ TABLE = {
     "R-CARD-01": (Y, {"patient.lvef_pct": 40}, {"patient.lvef_pct": 55}, "mec", "consider"),
     "R-RENAL-02": (Y, {"patient.creatinine": {"value": 3.0, "unit": "mg/dL"}},
                    {"patient.creatinine": {"value": 1.0, "unit": "mg/dL"}}, "mec", "alternative"),
+    "R-ORGAN-01": (Y, {"patient.bilirubin": {"value": 6, "unit": "mg/dL"}},
+                   {"patient.bilirubin": {"value": 4, "unit": "mg/dL"}}, "flag-ida", "not_recommended"),
     "R-RENAL-01": (Y, {"patient.creatinine": {"value": 300, "unit": "umol/L"}}, {}, "flag-ida", "not_recommended"),
     "R-CYTO-01": (Y, {"disease.needs_urgent_cytoreduction": True}, {}, "hydroxyurea", "alternative"),
     "R-CYTO-02": (Y, {}, {"fit_for_intensive_chemo": False}, "hydroxyurea", "consider"),
