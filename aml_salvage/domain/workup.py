@@ -8,7 +8,7 @@ name the field (see ``errors.py`` for the words a clinician reads).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -25,7 +25,9 @@ def _contradiction(message: str) -> PydanticCustomError:
     return PydanticCustomError("contradiction", message)
 
 
-CreatinineUnit = Literal["umol/L", "mg/dL"]
+LabUnit = Literal["umol/L", "mg/dL"]
+CreatinineUnit = LabUnit
+BilirubinUnit = LabUnit
 Sex = Literal["female", "male"]
 GoalsOfCare = Literal["curative", "disease_control", "comfort"]
 DiseaseStatus = Literal["primary_refractory", "relapse", "mrd_relapse"]
@@ -34,7 +36,6 @@ DiagnosisCytogenetics = Literal["inv16_t16_16", "t8_21", "other"]
 Jurisdiction = Literal["CA", "US"]
 Cyp3a4Inhibitor = Literal["none", "posaconazole", "strong", "moderate", "pgp"]
 BsaFormula = Literal["mosteller", "dubois"]
-BilirubinUnit = Literal["umol/L", "mg/dL"]
 ChildPugh = Literal["A", "B", "C"]
 CrclWeight = Literal["auto", "actual", "ideal", "adjusted"]
 PendingGene = Literal["flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rearranged", "tp53", "cd33_positive"]
@@ -42,18 +43,25 @@ PendingGene = Literal["flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rea
 _APL_FUSION = re.compile(r"PML\s*(?:::|-|/|_|\s)\s*RARA|t\(15;17\)", re.IGNORECASE)
 
 
-class Creatinine(_Strict):
-    value: float = Field(gt=0, description="serum creatinine, in `unit`")
-    unit: CreatinineUnit = Field(description="umol/L or mg/dL")
+class _LabValue(_Strict):
+    """A serum concentration in µmol/L or mg/dL, refused outside the plausible range for its unit (a typing
+    or unit error is far likelier than such a patient)."""
+
+    ANALYTE: ClassVar[str]
+    LIMITS: ClassVar[dict[str, tuple[float, float]]]
+    UMOL_PER_MG_DL: ClassVar[float]
+
+    value: float = Field(gt=0, description="in `unit`")
+    unit: LabUnit = Field(description="umol/L or mg/dL")
 
     @model_validator(mode="after")
-    def _plausible(self) -> Creatinine:
-        low, high = L.CREATININE_LIMITS[self.unit]
+    def _plausible(self):
+        low, high = self.LIMITS[self.unit]
         if not low <= self.value <= high:
             raise PydanticCustomError(
-                "creatinine_range",
-                "creatinine {value} {unit} is outside {low}–{high} {unit}; check the value and the unit",
-                {"value": self.value, "unit": self.unit, "low": low, "high": high},
+                f"{self.ANALYTE}_range",
+                "{analyte} {value} {unit} is outside {low}–{high} {unit}; check the value and the unit",
+                {"analyte": self.ANALYTE, "value": self.value, "unit": self.unit, "low": low, "high": high},
             )
         return self
 
@@ -61,29 +69,21 @@ class Creatinine(_Strict):
     def mg_dl(self) -> float:
         if self.unit == "mg/dL":
             return self.value
-        return self.value / L.UMOL_PER_MG_DL_CREATININE
+        return self.value / self.UMOL_PER_MG_DL
 
 
-class Bilirubin(_Strict):
-    value: float = Field(gt=0, description="total serum bilirubin, in `unit`")
-    unit: BilirubinUnit = Field(description="umol/L or mg/dL")
+class Creatinine(_LabValue):
+    ANALYTE = "creatinine"
+    LIMITS = L.CREATININE_LIMITS
+    UMOL_PER_MG_DL = L.UMOL_PER_MG_DL_CREATININE
 
-    @model_validator(mode="after")
-    def _plausible(self) -> Bilirubin:
-        low, high = L.BILIRUBIN_LIMITS[self.unit]
-        if not low <= self.value <= high:
-            raise PydanticCustomError(
-                "bilirubin_range",
-                "bilirubin {value} {unit} is outside {low}–{high} {unit}; check the value and the unit",
-                {"value": self.value, "unit": self.unit, "low": low, "high": high},
-            )
-        return self
 
-    @property
-    def mg_dl(self) -> float:
-        if self.unit == "mg/dL":
-            return self.value
-        return self.value / L.UMOL_PER_MG_DL_BILIRUBIN
+class Bilirubin(_LabValue):
+    """Total serum bilirubin (contract v2)."""
+
+    ANALYTE = "bilirubin"
+    LIMITS = L.BILIRUBIN_LIMITS
+    UMOL_PER_MG_DL = L.UMOL_PER_MG_DL_BILIRUBIN
 
 
 class Patient(_Strict):
