@@ -72,18 +72,20 @@ def crcl_body_weight(*, choice: str, height_cm: float, weight_kg: float, sex: st
     pct_ibw = 100 * weight_kg / ibw
     described = f"ideal {ibw:.1f} kg (Devine), actual {_kg(weight_kg)} kg = {pct_ibw:.0f}% of ideal, BMI {bmi:.1f}"
     if choice == "actual":
-        return "actual", weight_kg, f"actual body weight, as chosen ({described})"
+        return "actual", weight_kg, f"actual body weight {_kg(weight_kg)} kg, as chosen ({described})"
     if choice == "ideal":
-        return "ideal", ibw, f"ideal body weight, as chosen ({described})"
+        return "ideal", ibw, f"ideal body weight {_kg(ibw)} kg, as chosen ({described})"
     if choice == "adjusted":
         return "adjusted", adjusted, (
-            f"adjusted body weight IBW + {rule.adjusted_fraction:g} × (actual − IBW), as chosen ({described})")
+            f"adjusted body weight {_kg(adjusted)} kg = IBW + {rule.adjusted_fraction:g} × (actual − IBW), as chosen "
+            f"({described})")
     obese = bmi >= rule.obese_bmi or pct_ibw >= rule.obese_pct_ibw
     if obese and weight_kg > ibw:
         return "adjusted", adjusted, (
-            f"adjusted body weight IBW + {rule.adjusted_fraction:g} × (actual − IBW), automatic: BMI ≥"
+            f"adjusted body weight {_kg(adjusted)} kg = IBW + {rule.adjusted_fraction:g} × (actual − IBW), "
+            f"automatic: BMI ≥"
             f"{rule.obese_bmi:g} or actual ≥{rule.obese_pct_ibw:g}% of ideal ({described}; Winter 2012)")
-    return "actual", weight_kg, f"actual body weight, automatic: not obese ({described})"
+    return "actual", weight_kg, f"actual body weight {_kg(weight_kg)} kg, automatic: not obese ({described})"
 
 
 def _kg(value: float) -> str:
@@ -197,7 +199,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
         )
         crcl_weight = CrclWeightOut.build(basis=basis, kg=round(crcl_kg, 1))
         crcl_note = (
-            f"Cockcroft–Gault with {_kg(crcl_kg)} kg: {why}; creatinine "
+            f"Cockcroft–Gault: {why}; creatinine "
             f"{p.creatinine.value:g} {p.creatinine.unit} ({p.creatinine.mg_dl:.2f} mg/dL)"
         )
         # The same creatinine with every body weight that can be computed: the clinician sees how much the

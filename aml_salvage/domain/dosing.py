@@ -305,8 +305,8 @@ class DoseCalculator:
                 adjustments.append(f"{rule.text}; {shown}")
             else:
                 notes.append(f"{rule.text} — {shown}")
-        for name, texts in missing.items():
-            notes.append(f"not assessed: no {name.replace('_', '-')} entered — " + "; ".join(texts))
+        for texts in missing.values():  # the line's status and not_assessed name the missing input
+            notes.append("; ".join(texts))
         return factor, adjustments, notes, list(missing), withheld
 
     # -- one line ------------------------------------------------------------------------------
@@ -400,7 +400,7 @@ class DoseCalculator:
         crcl = self.a.crcl_ml_min
         if crcl is None:
             return self.line(sp, not_assessed=["creatinine"], notes=[
-                "not assessed: no creatinine entered — the fludarabine label reduces the dose at CrCl "
+                "the fludarabine label reduces the dose at CrCl "
                 f"<{fludarabine_full_dose_from(self.params):g} mL/min and withholds it below "
                 f"{fludarabine_withheld_below(self.params):g}"
             ])

@@ -100,9 +100,11 @@ class Assessment(_Out):
     bsa_cap_m2: float | None
     crcl_ml_min: float | None
     crcl_note: str
-    bmi: float  # kg/m² (contract v2)
-    crcl_weight: CrclWeightOut | None  # None without creatinine (contract v2)
-    crcl_by_weight: dict[str, float]  # CrCl with each body weight that can be computed; empty without creatinine
+    # Contract v2. The defaults only serve consults saved before these fields existed (read back from the
+    # database); the engine always sets them.
+    bmi: float | None = None  # kg/m²
+    crcl_weight: CrclWeightOut | None = None  # None without creatinine
+    crcl_by_weight: dict[str, float] = {}  # CrCl with each body weight that can be computed; empty without creatinine
     targets: list[str]  # targetable lesions present at relapse, in words
     adverse_risk: bool
     notes: list[str]
@@ -179,8 +181,9 @@ class DoseLine(_Out):
     withheld: bool  # True when a label rule says not to give this drug (e.g. fludarabine, CrCl <30)
     # Contract v2: 'standard', 'adjusted' (each change named in adjustments) or 'not_assessed' (an
     # adjustment could apply but its input is missing; not_assessed names the inputs, e.g. ['creatinine']).
-    status: Literal["standard", "adjusted", "not_assessed"]
-    not_assessed: list[str]
+    # None only on consults saved before the status was recorded (the engine always sets it).
+    status: Literal["standard", "adjusted", "not_assessed"] | None = None
+    not_assessed: list[str] = []
 
 
 class DosingBasis(_Out):

@@ -339,7 +339,7 @@ def _apl_anywhere(data, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] | 
             if found is not None:
                 return found
     elif isinstance(data, (list, tuple)):
-        for i, value in enumerate(data):
+        for value in data:
             found = _apl_anywhere(value, path)  # a list element is reported at the list's path
             if found is not None:
                 return found

@@ -19,6 +19,9 @@ POST = {"disease.prior_allo_hct": True, "disease.months_since_hct": 8}
 EARLY_ADVERSE = {"disease.cr1_duration_months": 3, "genetics.eln2022_risk": "adverse"}
 ALL_TARGETS = {"genetics.flt3_itd": True, "genetics.idh1": True, "genetics.idh2": True, "genetics.npm1": True,
                "genetics.kmt2a_rearranged": True, "genetics.cd33_positive": True}
+# An older unfit archetype made a fit, curative, 60-year-old transplant candidate: the intensive lane.
+FIT_NOW = {"fit_for_intensive_chemo": True, "goals_of_care": "curative", "patient.age_years": 60,
+           "transplant.candidate": True}
 CA = {"context.jurisdiction": "CA"}
 US = {"context.jurisdiction": "US"}
 
@@ -45,8 +48,8 @@ TABLE = {
     "R-EARLY-01": (Y, EARLY_ADVERSE, {**EARLY_ADVERSE, "disease.cr1_duration_months": 9}, "aza-ven", "preferred"),
     "R-EARLY-02": (Y, {"disease.cr1_duration_months": 3}, {}, "mec", "preferred"),
     "R-EARLY-03": (Y, EARLY_ADVERSE, {**EARLY_ADVERSE, "disease.cr1_duration_months": 9}, "flag-ida", "alternative"),
-    "R-LI-01": (OLD, {}, {"fit_for_intensive_chemo": True, "goals_of_care": "curative", "patient.age_years": 60, "transplant.candidate": True}, "aza-ven", "preferred"),
-    "R-LI-02": (OLD, {}, {"fit_for_intensive_chemo": True, "goals_of_care": "curative", "patient.age_years": 60, "transplant.candidate": True}, "flag-ida", "not_recommended"),
+    "R-LI-01": (OLD, {}, FIT_NOW, "aza-ven", "preferred"),
+    "R-LI-02": (OLD, {}, FIT_NOW, "flag-ida", "not_recommended"),
     "R-PIF-01": (Y, PIF, {}, "aza-ven", "preferred"),
     "R-PIF-02": (Y, PIF, {}, "mec", "consider"),
     "R-MULT-01": (Y, {"disease.relapse_number": 2}, {}, "aza-ven", "preferred"),
@@ -57,7 +60,8 @@ TABLE = {
     "R-FIT-01": (Y, {"fit_for_intensive_chemo": False}, {}, "flag-ida", "not_recommended"),
     "R-FIT-02": (Y, {"patient.ecog": 3}, {"patient.ecog": 2}, "mec", "consider"),
     "R-AGE-01": (Y, {"patient.age_years": 80}, {"patient.age_years": 74}, "flag-ida", "alternative"),
-    "R-INF-02": (Y, {"active_infection": True, "infection_uncontrolled": True}, {"active_infection": True}, "mec", "not_recommended"),
+    "R-INF-02": (Y, {"active_infection": True, "infection_uncontrolled": True}, {"active_infection": True}, "mec",
+                 "not_recommended"),
     "R-INF-01": (Y, {"active_infection": True}, {}, "mec", "alternative"),
     "R-CARD-01": (Y, {"patient.lvef_pct": 40}, {"patient.lvef_pct": 55}, "mec", "consider"),
     "R-RENAL-02": (Y, {"patient.creatinine": {"value": 3.0, "unit": "mg/dL"}},
@@ -67,7 +71,7 @@ TABLE = {
     "R-RENAL-01": (Y, {"patient.creatinine": {"value": 300, "unit": "umol/L"}}, {}, "flag-ida", "not_recommended"),
     "R-CYTO-01": (Y, {"disease.needs_urgent_cytoreduction": True}, {}, "hydroxyurea", "alternative"),
     "R-CYTO-02": (Y, {}, {"fit_for_intensive_chemo": False}, "hydroxyurea", "consider"),
-    "R-CYTO-03": (OLD, {}, {"fit_for_intensive_chemo": True, "goals_of_care": "curative", "patient.age_years": 60, "transplant.candidate": True}, "ldac", "consider"),
+    "R-CYTO-03": (OLD, {}, FIT_NOW, "ldac", "consider"),
     "R-ALLO-01": (Y, {}, {"transplant.candidate": False}, "allo-hct", "preferred"),
     "R-ALLO-02": (Y, {"transplant.candidate": None}, {}, "allo-hct", "consider"),
     "R-ALLO-03": (Y, {"transplant.candidate": False}, {}, "allo-hct", "not_recommended"),
@@ -122,7 +126,8 @@ TABLE = {
     "R-CD33-01": (Y, {"genetics.cd33_positive": True}, {"genetics.cd33_positive": False}, "gemtuzumab", "consider"),
     "R-CD33-02": (Y, {**POST, "disease.months_since_hct": 2, "genetics.cd33_positive": True},
                   {**POST, "genetics.cd33_positive": True}, "gemtuzumab", "not_recommended"),
-    "R-CD33-03": (Y, {**POST, "genetics.cd33_positive": True}, {"genetics.cd33_positive": True}, "gemtuzumab", "consider"),
+    "R-CD33-03": (Y, {**POST, "genetics.cd33_positive": True}, {"genetics.cd33_positive": True}, "gemtuzumab",
+                  "consider"),
     "R-CD33-04": (Y, {}, {"genetics.cd33_positive": False}, "gemtuzumab", "not_recommended"),
     "R-TP53-01": (Y, {"genetics.tp53": True}, {}, "aza-ven", "alternative"),
     "R-TP53-02": (Y, {"genetics.other_mutations": ["WT1"]}, {}, "flag-ida-ven", "alternative"),

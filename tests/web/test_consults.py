@@ -232,3 +232,24 @@ def test_consult_meta_gives_the_pdf_its_header_facts(author, consult):
     assert meta.age_years == 30 and meta.sex == "female" and meta.clinician == "Alice"
     assert meta.chosen_option_tier == "preferred" and meta.chosen_option_name
     assert meta.override_reason is None
+
+
+def test_a_consult_saved_before_contract_v2_still_opens_as_page_and_pdf(client_for, author):
+    """Rows written before the v2 result fields (BMI, CrCl weight, dose-line status) are read back as saved."""
+    fresh = saved_consult(author)
+    legacy_result = fresh.result | {"assessment": {k: v for k, v in fresh.result["assessment"].items()
+                                                   if k not in ("bmi", "crcl_weight", "crcl_by_weight")}}
+    for opt in legacy_result["options"]:
+        for line in opt["doses"]:
+            del line["status"], line["not_assessed"]
+    legacy = Consult(team=fresh.team, author=author, patient_identifier="MRN-OLD", workup=fresh.workup,
+                     result=legacy_result, kb_version="2026.11.1", chosen_option_id=fresh.chosen_option_id,
+                     chosen_option_tier=fresh.chosen_option_tier)
+    legacy.save()
+    client = client_for(author)
+    page = client.get(reverse("consult_detail", args=[legacy.pk]))
+    assert page.status_code == 200 and "MRN-OLD" in page.content.decode()
+    pdf = client.get(reverse("consult_pdf", args=[legacy.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert service.consult_result(consult=legacy).options[0].doses == [] or all(
+        line.status is None for o in service.consult_result(consult=legacy).options for line in o.doses)
