@@ -19,7 +19,10 @@ from django.conf import settings
 from . import services
 from .domain import limits as L
 from .domain.workup import (
+    BilirubinUnit,
     BsaFormula,
+    ChildPugh,
+    CrclWeight,
     CreatinineUnit,
     Cyp3a4Inhibitor,
     DiagnosisCytogenetics,
@@ -27,6 +30,7 @@ from .domain.workup import (
     ElnRisk,
     GoalsOfCare,
     Jurisdiction,
+    PendingGene,
     Sex,
     Workup,
 )
@@ -45,6 +49,11 @@ CHOICE_LABELS: dict[str, str] = {
     "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor",
     "mosteller": "Mosteller", "dubois": "DuBois",
     "umol/L": "µmol/L", "mg/dL": "mg/dL",
+    "A": "Class A", "B": "Class B", "C": "Class C",
+    "auto": "Automatic", "actual": "Actual body weight",
+    "ideal": "Ideal body weight", "adjusted": "Adjusted body weight",
+    "flt3_itd": "FLT3-ITD", "flt3_tkd": "FLT3-TKD", "idh1": "IDH1", "idh2": "IDH2", "npm1": "NPM1",
+    "kmt2a_rearranged": "KMT2A-r", "tp53": "TP53", "cd33_positive": "CD33",
 }
 ECOG_LABELS = {
     0: "0 — fully active", 1: "1 — restricted in strenuous activity", 2: "2 — ambulatory, self-care",
@@ -104,9 +113,21 @@ FIELD_PATHS: dict[str, str] = {
     "ecog": "patient.ecog",
     "creatinine_value": "patient.creatinine.value",
     "creatinine_unit": "patient.creatinine.unit",
+    "bilirubin_value": "patient.bilirubin.value",
+    "bilirubin_unit": "patient.bilirubin.unit",
+    "child_pugh": "patient.child_pugh",
+    "crcl_weight": "context.crcl_weight",
+    "lvef_pct": "patient.lvef_pct",
+    "qtcf_ms": "patient.qtcf_ms",
+    "prior_daunorubicin_mg_m2": "prior_therapy.anthracyclines_mg_m2.daunorubicin",
+    "prior_idarubicin_mg_m2": "prior_therapy.anthracyclines_mg_m2.idarubicin",
+    "prior_mitoxantrone_mg_m2": "prior_therapy.anthracyclines_mg_m2.mitoxantrone",
+    "prior_doxorubicin_mg_m2": "prior_therapy.anthracyclines_mg_m2.doxorubicin",
+    "prior_epirubicin_mg_m2": "prior_therapy.anthracyclines_mg_m2.epirubicin",
     "fit_for_intensive_chemo": "fit_for_intensive_chemo",
     "goals_of_care": "goals_of_care",
     "active_infection": "active_infection",
+    "infection_uncontrolled": "infection_uncontrolled",
     "disease_status": "disease.status",
     "relapse_number": "disease.relapse_number",
     "cr1_duration_months": "disease.cr1_duration_months",
@@ -130,6 +151,7 @@ FIELD_PATHS: dict[str, str] = {
     "eln2022_risk": "genetics.eln2022_risk",
     "diagnosis_cytogenetics": "genetics.diagnosis_cytogenetics",
     "other_mutations": "genetics.other_mutations",
+    "genetics_pending": "genetics.pending",
     "prior_intensive_chemo": "prior_therapy.intensive_chemo",
     "prior_hma": "prior_therapy.hma",
     "prior_venetoclax": "prior_therapy.venetoclax",
@@ -145,8 +167,19 @@ FIELD_PATHS: dict[str, str] = {
     "clinical_trial_available": "context.clinical_trial_available",
     "cyp3a4_inhibitor": "context.cyp3a4_inhibitor",
 }
-# Errors about the creatinine as a whole (its plausibility per unit) belong beside the value.
-_ERROR_PATHS = {**{path: name for name, path in FIELD_PATHS.items()}, "patient.creatinine": "creatinine_value"}
+# A measurement entered as a value and a unit select: (value field, unit field, path of the {value, unit} object).
+MEASUREMENTS = (
+    ("creatinine_value", "creatinine_unit", "patient.creatinine"),
+    ("bilirubin_value", "bilirubin_unit", "patient.bilirubin"),
+)
+# The five cumulative prior anthracycline inputs, by agent. All empty: the object is None (exposure unknown);
+# any one filled: the object, an empty box counting as 0 (that agent not given).
+ANTHRACYCLINE_PATH = "prior_therapy.anthracyclines_mg_m2"
+ANTHRACYCLINE_FIELDS = {name: path.rsplit(".", 1)[1] for name, path in FIELD_PATHS.items()
+                        if path.startswith(ANTHRACYCLINE_PATH + ".")}
+# Errors about a measurement as a whole (its plausibility per unit) belong beside its value.
+_ERROR_PATHS = {**{path: name for name, path in FIELD_PATHS.items()},
+                **{path: value for value, _unit, path in MEASUREMENTS}}
 _SECTION_KEYS = ("patient", "disease", "genetics", "prior_therapy", "transplant", "context")
 
 
@@ -156,12 +189,22 @@ class Section:
     title: str
     fields: tuple[str, ...]
     layout: str = "fields"  # 'fields' (label above input) or 'checks' (a grid of checkboxes)
+    note: str = ""  # one sentence under the legend, for what applies to the whole group
 
 
 SECTIONS: tuple[Section, ...] = (
     Section("patient", "Patient", (
-        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "ecog", "creatinine_value",
-        "fit_for_intensive_chemo", "goals_of_care", "active_infection")),
+        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "ecog", "fit_for_intensive_chemo",
+        "goals_of_care")),
+    Section("organ_function", "Organ function", (
+        "creatinine_value", "bilirubin_value", "child_pugh", "crcl_weight"),
+            note="Optional; a dose rule whose input is empty is marked “not assessed” on its dose line."),
+    Section("heart", "Heart", (
+        "lvef_pct", "qtcf_ms", "prior_daunorubicin_mg_m2", "prior_idarubicin_mg_m2", "prior_mitoxantrone_mg_m2",
+        "prior_doxorubicin_mg_m2", "prior_epirubicin_mg_m2"),
+            note="Cumulative prior anthracyclines, mg/m² per agent: leave all five empty if unknown; "
+                 "an empty box beside a filled one counts as 0."),
+    Section("infection", "Infection", ("active_infection", "infection_uncontrolled"), layout="checks"),
     Section("disease", "Disease status", (
         "disease_status", "relapse_number", "cr1_duration_months", "intensive_induction_cycles",
         "prior_allo_hct", "months_since_hct", "marrow_blasts_pct", "wbc_10e9_per_l", "circulating_blasts",
@@ -169,6 +212,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("genetics", "Genetics at relapse", (
         "retested_at_relapse", "flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rearranged", "tp53",
         "cd33_positive", "eln2022_risk", "diagnosis_cytogenetics", "other_mutations")),
+    Section("genetics_pending", "Genetics pending", ("genetics_pending",),
+            note="Tick each gene whose result is awaited; leave its result above unticked."),
     Section("prior_therapy", "Prior therapy", (
         "prior_intensive_chemo", "prior_hma", "prior_venetoclax", "prior_venetoclax_failure",
         "prior_gilteritinib", "prior_other_flt3_inhibitor", "prior_idh_inhibitor", "prior_menin_inhibitor",
@@ -200,7 +245,39 @@ class WorkupForm(forms.Form):
                                         initial="umol/L")
     fit_for_intensive_chemo = YesNoField(label="Fit for intensive chemotherapy", help_text="your judgement")
     goals_of_care = forms.ChoiceField(label="Goals of care", choices=_choices(GoalsOfCare, BLANK_CHOOSE))
+
+    # --- organ function ---------------------------------------------------------------------------
+    bilirubin_value = forms.FloatField(label="Total bilirubin", required=False,
+                                       help_text="optional; without it hepatic adjustments are not assessed",
+                                       widget=_number(0))
+    bilirubin_unit = forms.ChoiceField(label="Bilirubin unit", choices=_choices(BilirubinUnit), initial="umol/L")
+    child_pugh = forms.ChoiceField(label="Child-Pugh class", required=False,
+                                   choices=_choices(ChildPugh, BLANK_NOT_RECORDED),
+                                   help_text="where a label uses it (e.g. venetoclax)")
+    crcl_weight = forms.ChoiceField(
+        label="Body weight for CrCl", choices=_choices(CrclWeight), initial="auto",
+        help_text="Cockcroft–Gault; automatic does not use actual weight in obesity")
+
+    # --- heart --------------------------------------------------------------------------------------
+    lvef_pct = forms.IntegerField(label="LVEF (%)", required=False,
+                                  widget=_number(L.LVEF_MIN_PCT, L.LVEF_MAX_PCT, step="1"))
+    qtcf_ms = forms.IntegerField(label="Baseline QTcF (ms)", required=False, help_text="Fridericia",
+                                 widget=_number(L.QTCF_MIN_MS, L.QTCF_MAX_MS, step="1"))
+    prior_daunorubicin_mg_m2 = forms.FloatField(label="Daunorubicin (mg/m²)", required=False,
+                                                widget=_number(0, L.ANTHRACYCLINE_MAX_MG_M2))
+    prior_idarubicin_mg_m2 = forms.FloatField(label="Idarubicin (mg/m²)", required=False,
+                                              widget=_number(0, L.ANTHRACYCLINE_MAX_MG_M2))
+    prior_mitoxantrone_mg_m2 = forms.FloatField(label="Mitoxantrone (mg/m²)", required=False,
+                                                widget=_number(0, L.ANTHRACYCLINE_MAX_MG_M2))
+    prior_doxorubicin_mg_m2 = forms.FloatField(label="Doxorubicin (mg/m²)", required=False,
+                                               widget=_number(0, L.ANTHRACYCLINE_MAX_MG_M2))
+    prior_epirubicin_mg_m2 = forms.FloatField(label="Epirubicin (mg/m²)", required=False,
+                                              widget=_number(0, L.ANTHRACYCLINE_MAX_MG_M2))
+
+    # --- infection ----------------------------------------------------------------------------------
     active_infection = forms.BooleanField(label="Active infection", required=False)
+    infection_uncontrolled = forms.BooleanField(label="Infection uncontrolled", required=False,
+                                                help_text="despite treatment; tick active infection too")
 
     # --- disease -------------------------------------------------------------------------------
     disease_status = forms.ChoiceField(label="Disease status", choices=_choices(DiseaseStatus),
@@ -244,6 +321,11 @@ class WorkupForm(forms.Form):
                                                help_text="for the EPI")
     other_mutations = forms.CharField(label="Other mutations", required=False, max_length=1000,
                                       help_text="gene symbols, comma-separated (e.g. DNMT3A, WT1)")
+    # "FLT3-ITD awaited": a pending box never shares its name with the result box above it.
+    genetics_pending = forms.MultipleChoiceField(
+        label="Result awaited", required=False,
+        choices=[(value, f"{label} awaited") for value, label in _choices(PendingGene)],
+        widget=forms.CheckboxSelectMultiple)
 
     # --- prior therapy ------------------------------------------------------------------------------
     prior_intensive_chemo = forms.BooleanField(label="Intensive chemotherapy", required=False)
@@ -284,18 +366,21 @@ class WorkupForm(forms.Form):
         Workup model applies its default or says what is required."""
         cleaned = getattr(self, "cleaned_data", {})
         data: dict[str, Any] = {key: {} for key in _SECTION_KEYS}
+        composite = {name for value, unit, _path in MEASUREMENTS for name in (value, unit)} | set(ANTHRACYCLINE_FIELDS)
         for name, path in FIELD_PATHS.items():
-            if name.startswith("creatinine_") or name not in cleaned:
+            if name in composite or name not in cleaned:
                 continue
             value = cleaned[name]
             if value is None or value == "" or value == []:
                 continue
             _set_path(data, path, value)
-        if cleaned.get("creatinine_value") is not None:
-            data["patient"]["creatinine"] = {
-                "value": cleaned["creatinine_value"],
-                "unit": cleaned.get("creatinine_unit") or "umol/L",
-            }
+        for value_name, unit_name, path in MEASUREMENTS:
+            if cleaned.get(value_name) is not None:
+                _set_path(data, path, {"value": cleaned[value_name],
+                                       "unit": cleaned.get(unit_name) or self.fields[unit_name].initial})
+        doses = {agent: cleaned.get(name) for name, agent in ANTHRACYCLINE_FIELDS.items()}
+        if any(dose is not None for dose in doses.values()):
+            _set_path(data, ANTHRACYCLINE_PATH, {agent: 0 if dose is None else dose for agent, dose in doses.items()})
         return data
 
     def parse_workup(self) -> Workup | None:
@@ -327,9 +412,13 @@ class WorkupForm(forms.Form):
     # --- what to show where ---------------------------------------------------------------------------
 
     def is_blank(self, name: str) -> bool:
-        """True when the clinician has not entered anything in this input yet."""
+        """True when the clinician has not entered anything in this input yet. An unticked checkbox is an
+        answer (no), never blank: a contradiction about it (uncontrolled infection without active infection)
+        is shown beside it while typing too."""
         if not self.is_bound:
             return True
+        if isinstance(self.fields[name], forms.BooleanField):
+            return False
         value = self.data.get(self.add_prefix(name), "")
         return str(value).strip() == ""
 
@@ -370,7 +459,8 @@ for _name, _field in WorkupForm.base_fields.items():
     # Tie each input to its help text and to the error container the HTMX update fills.
     _field.widget.attrs["aria-describedby"] = " ".join(
         [f"err-{_name}"] + ([f"help-{_name}"] if _field.help_text else []))
-WorkupForm.base_fields["creatinine_unit"].widget.attrs["aria-describedby"] = "err-creatinine_unit"
+for _value, _unit, _path in MEASUREMENTS:  # a unit select has no help text of its own
+    WorkupForm.base_fields[_unit].widget.attrs["aria-describedby"] = f"err-{_unit}"
 WorkupForm.base_fields = _SharedFields(WorkupForm.base_fields)
 
 
@@ -407,26 +497,25 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def form_data_from_workup(workup: dict) -> dict[str, str]:
+def form_data_from_workup(workup: dict) -> dict[str, str | list[str]]:
     """The POST data that reproduces a saved workup in the form (revise): the inverse of to_workup_data."""
     try:  # the model fills in the defaults of fields the dict leaves out (e.g. bsa_formula)
         workup = services.workup_parse(data=workup).model_dump(mode="json")
     except services.WorkupInvalid:
         pass  # shown as it is; the form will say what is wrong
-    data: dict[str, str] = {}
+    data: dict[str, str | list[str]] = {}
     form = WorkupForm()
+    units = {unit: path for _value, unit, path in MEASUREMENTS}
     for name, path in FIELD_PATHS.items():
         field = form.fields[name]
-        if name == "creatinine_value":
-            creatinine = _get_path(workup, "patient.creatinine")
-            data[name] = _as_text(creatinine["value"]) if creatinine else ""
-            continue
-        if name == "creatinine_unit":
-            creatinine = _get_path(workup, "patient.creatinine")
-            data[name] = creatinine["unit"] if creatinine else str(field.initial)
+        if name in units:  # the unit select always has a value; absent measurement: its default
+            measurement = _get_path(workup, units[name])
+            data[name] = measurement["unit"] if isinstance(measurement, dict) else str(field.initial)
             continue
         value = _get_path(workup, path)
-        if isinstance(field, forms.BooleanField):
+        if isinstance(field, forms.MultipleChoiceField):
+            data[name] = list(value or [])
+        elif isinstance(field, forms.BooleanField):
             if value:
                 data[name] = "on"
         elif isinstance(field, (TriStateField, YesNoField)):
@@ -442,40 +531,68 @@ def form_data_from_workup(workup: dict) -> dict[str, str]:
 SUMMARY_UNITS = {
     "age_years": "years", "height_cm": "cm", "weight_kg": "kg", "cr1_duration_months": "months",
     "months_since_hct": "months", "marrow_blasts_pct": "%", "wbc_10e9_per_l": "×10⁹/L",
+    "lvef_pct": "%", "qtcf_ms": "ms",
 }
+NOT_RECORDED = "not recorded"
+NOT_ENTERED = "not entered"  # an optional Contract v2 input left empty (what the result does then is on it)
+# The optional inputs of Contract v2, summarised as "not entered" when absent (v1 consults included).
+V2_INPUTS = frozenset({"creatinine_value", "bilirubin_value", "child_pugh", "crcl_weight", "lvef_pct", "qtcf_ms",
+                       *ANTHRACYCLINE_FIELDS})
+ANTHRACYCLINES_LABEL = "Prior anthracyclines, cumulative"
+AWAITED = "result awaited"
 
 
-def _summary_text(name: str, field: forms.Field, value: Any) -> str:
+def _summary_text(name: str, field: forms.Field, value: Any, absent: str = NOT_RECORDED) -> str:
     if isinstance(field, forms.BooleanField):
         return "yes" if value else "no"
+    if isinstance(field, forms.MultipleChoiceField):
+        return ", ".join(CHOICE_LABELS.get(v, str(v)) for v in value) if value else "none"
     if isinstance(field, forms.ChoiceField):
         if isinstance(field, (TriStateField, YesNoField)):
             key = {True: "yes", False: "no"}.get(value, "unknown")
         else:
             key = "" if value is None else str(value)
-        return dict(field.choices).get(key, "not recorded") if key else "not recorded"
+        return dict(field.choices).get(key, absent) if key else absent
     if value is None or value == "" or value == []:
-        return "not recorded"
+        return absent
     if isinstance(value, list):
         return ", ".join(value)
     unit = SUMMARY_UNITS.get(name)
     return _as_text(value) + (f" {unit}" if unit else "")
 
 
+def _anthracyclines_text(doses: Any) -> str:
+    """'daunorubicin 270 mg/m², idarubicin 36 mg/m²'; 'none' when every agent is 0; not entered when unknown."""
+    if not isinstance(doses, dict):
+        return NOT_ENTERED
+    given = [f"{agent} {_as_text(dose)} mg/m²" for agent, dose in doses.items() if dose]
+    return ", ".join(given) if given else "none (0 mg/m² of each)"
+
+
 def workup_summary(workup: dict) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The saved workup in the form's words, section by section (for the read-only consult page)."""
+    """The saved workup in the form's words, section by section (for the read-only consult page). A gene
+    whose result is awaited reads "result awaited", not "no"."""
     form = WorkupForm()
+    pending = set(_get_path(workup, FIELD_PATHS["genetics_pending"]) or ())
+    measurements = {value: path for value, _unit, path in MEASUREMENTS}
     sections = []
     for section in SECTIONS:
         rows = []
         for name in section.fields:
             field = form.fields[name]
-            if name == "creatinine_value":
-                creatinine = _get_path(workup, "patient.creatinine")
-                text = (f"{_as_text(creatinine['value'])} {CHOICE_LABELS[creatinine['unit']]}"
-                        if creatinine else "not given")
+            if name in measurements:
+                m = _get_path(workup, measurements[name])
+                text = f"{_as_text(m['value'])} {CHOICE_LABELS[m['unit']]}" if isinstance(m, dict) else NOT_ENTERED
+            elif name in ANTHRACYCLINE_FIELDS:
+                if rows and rows[-1][0] == ANTHRACYCLINES_LABEL:
+                    continue  # the five agents read as one row
+                rows.append((ANTHRACYCLINES_LABEL, _anthracyclines_text(_get_path(workup, ANTHRACYCLINE_PATH))))
+                continue
+            elif name in pending:
+                text = AWAITED
             else:
-                text = _summary_text(name, field, _get_path(workup, FIELD_PATHS[name]))
+                absent = NOT_ENTERED if name in V2_INPUTS else NOT_RECORDED
+                text = _summary_text(name, field, _get_path(workup, FIELD_PATHS[name]), absent)
             rows.append((str(field.label), text))
         sections.append((section.title, rows))
     return sections

@@ -123,13 +123,14 @@ def _warnings_index(options: list[OptionResult]) -> tuple[list[PrintedWarning], 
     """Each warning once, numbered W1.. in order of first use, and each option's numbers: many
     regimens share a warning (venetoclax TLS, cytarabine cerebellar toxicity), printed once it saves
     a third of a page and reads the same."""
-    order: dict[str, PrintedWarning] = {}
+    order: dict[tuple[str, str], PrintedWarning] = {}
     by_option: dict[str, list[int]] = {}
     for option in options:
         for w in option.warning_details:
-            if w.id not in order:
-                order[w.id] = PrintedWarning(number=len(order) + 1, warning=w)
-            by_option.setdefault(option.id, []).append(order[w.id].number)
+            key = (w.id, w.text)  # a warning's text carries the patient's values: the id alone is not enough
+            if key not in order:
+                order[key] = PrintedWarning(number=len(order) + 1, warning=w)
+            by_option.setdefault(option.id, []).append(order[key].number)
     return list(order.values()), by_option
 
 

@@ -59,6 +59,29 @@ def dose_patient(line: DoseLine) -> str:
     return text
 
 
+# The inputs a dose line can lack (DoseLine.not_assessed), in words.
+NOT_ASSESSED_INPUTS = {
+    "creatinine": "creatinine", "bilirubin": "bilirubin", "child_pugh": "Child-Pugh class", "lvef_pct": "LVEF",
+    "qtcf_ms": "QTcF", "anthracyclines_mg_m2": "prior anthracycline doses",
+}
+
+
+def dose_not_assessed(line: DoseLine) -> str:
+    """What a line's unchecked dose rules lack, after its 'Not assessed' badge: 'no creatinine, no bilirubin'."""
+    return ", ".join(f"no {NOT_ASSESSED_INPUTS.get(item, item.replace('_', ' '))}" for item in line.not_assessed)
+
+
+def crcl_text(assessment) -> str:
+    """'74 mL/min, Cockcroft–Gault with adjusted body weight 82 kg'; '' without creatinine."""
+    if assessment.crcl_ml_min is None:
+        return ""
+    text = f"{number(assessment.crcl_ml_min, 0)} mL/min"
+    weight = assessment.crcl_weight
+    if weight is not None:
+        text += f", Cockcroft–Gault with {weight.basis} body weight {number(weight.kg, 1)} kg"
+    return text
+
+
 SAME_AS_ABOVE = "as the line above"
 
 
@@ -309,7 +332,7 @@ def card_key(option: OptionResult, shared: tuple) -> tuple:
         shared, option.id, option.tier, option.provisional, option.availability,
         av.jurisdiction, av.as_of, av.note, tuple(option.reasons),
         tuple((v.source, v.rule_id, v.text) for v in option.views) if option.views else (),
-        tuple(w.id for w in option.warning_details), bool(option.doses), option.id == shared[1],
+        tuple((w.id, w.text) for w in option.warning_details), bool(option.doses), option.id == shared[1],
     )
 
 
@@ -319,7 +342,8 @@ def dose_table_key(option: OptionResult) -> tuple:
         option.id, option.dosing_note, option.dosing_basis.text if option.dosing_basis else None,
         tuple(
             (d.drug, d.schedule, d.schedule_label, d.dose, d.unit, d.computed, d.rounded, d.computed_unit, d.route,
-             d.frequency, d.days, d.infusion, d.basis, d.rounding, tuple(d.adjustments), tuple(d.notes), d.withheld)
+             d.frequency, d.days, d.infusion, d.basis, d.rounding, tuple(d.adjustments), tuple(d.notes), d.withheld,
+             d.status, tuple(d.not_assessed))
             for d in option.doses
         ),
     )
@@ -366,6 +390,9 @@ _JURISDICTION = {"CA": "Canada", "US": "United States"}
 _CYP3A4 = {"none": "None", "posaconazole": "Posaconazole", "strong": "Strong CYP3A4 inhibitor",
            "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor"}
 _UNIT = {"umol/L": "µmol/L"}
+_CRCL_WEIGHT = {"auto": "automatic", "actual": "actual", "ideal": "ideal", "adjusted": "adjusted"}
+NOT_ENTERED = "not entered"
+AWAITED = "result awaited"
 _LESIONS = (("flt3_itd", "FLT3-ITD"), ("flt3_tkd", "FLT3-TKD"), ("idh1", "IDH1"), ("idh2", "IDH2"),
             ("npm1", "NPM1"), ("kmt2a_rearranged", "KMT2A-r"), ("tp53", "TP53"))
 _PRIOR = (("intensive_chemo", "intensive chemotherapy"), ("hma", "HMA"), ("venetoclax", "venetoclax"),
@@ -383,21 +410,40 @@ def _or_none(items: list[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
+def _measurement(m) -> str:
+    return f"{number(m.value)} {_UNIT.get(m.unit, m.unit)}" if m is not None else NOT_ENTERED
+
+
+def _anthracyclines(doses) -> str:
+    """'daunorubicin 270 mg/m²'; 'none' when each agent is 0; not entered when unknown (None)."""
+    if doses is None:
+        return NOT_ENTERED
+    given = [f"{agent} {number(dose, 1)} mg/m²" for agent, dose in doses.model_dump().items() if dose]
+    return ", ".join(given) if given else "none"
+
+
 def workup_rows(workup: Workup) -> list[tuple[str, str, str]]:
-    """The workup as (section, label, value) rows for a compact table; every field appears once."""
+    """The workup as (section, label, value) rows for a compact table; every field appears once. A gene
+    whose result is awaited is listed as awaited, never as not detected."""
     p, d, g, t, c, prior = (workup.patient, workup.disease, workup.genetics, workup.transplant,
                             workup.context, workup.prior_therapy)
-    creat = p.creatinine
+    pending = set(g.pending)
     rows = [
         ("Patient", "Age", f"{p.age_years} years"),
         ("Patient", "Sex", p.sex),
         ("Patient", "Height / weight", f"{number(p.height_cm, 1)} cm / {number(p.weight_kg, 1)} kg"),
         ("Patient", "ECOG", str(p.ecog)),
-        ("Patient", "Creatinine",
-         f"{number(creat.value)} {_UNIT.get(creat.unit, creat.unit)}" if creat else NOT_RECORDED),
         ("Patient", "Fit for intensive chemotherapy", _yes_no(workup.fit_for_intensive_chemo)),
         ("Patient", "Active infection", _yes_no(workup.active_infection)),
+        ("Patient", "Infection uncontrolled", _yes_no(workup.infection_uncontrolled)),
         ("Patient", "Goals of care", _GOALS[workup.goals_of_care]),
+        ("Organ function", "Creatinine", _measurement(p.creatinine)),
+        ("Organ function", "Bilirubin", _measurement(p.bilirubin)),
+        ("Organ function", "Child-Pugh", p.child_pugh or NOT_ENTERED),
+        ("Organ function", "CrCl body weight", _CRCL_WEIGHT[c.crcl_weight]),
+        ("Heart", "LVEF", f"{p.lvef_pct}%" if p.lvef_pct is not None else NOT_ENTERED),
+        ("Heart", "QTcF", f"{p.qtcf_ms} ms" if p.qtcf_ms is not None else NOT_ENTERED),
+        ("Heart", "Prior anthracyclines", _anthracyclines(prior.anthracyclines_mg_m2)),
         ("Disease", "Status", _STATUS[d.status]),
         ("Disease", "Relapse number", str(d.relapse_number) if d.relapse_number else "—"),
         ("Disease", "CR1 duration",
@@ -415,8 +461,11 @@ def workup_rows(workup: Workup) -> list[tuple[str, str, str]]:
          str(d.intensive_induction_cycles) if d.intensive_induction_cycles is not None else NOT_RECORDED),
         ("Genetics", "Re-tested at relapse", _yes_no(g.retested_at_relapse)),
         ("Genetics", "Detected", _or_none([name for key, name in _LESIONS if getattr(g, key)])),
-        ("Genetics", "Not detected", _or_none([name for key, name in _LESIONS if not getattr(g, key)])),
-        ("Genetics", "CD33 positive", _yes_no(g.cd33_positive)),
+        ("Genetics", "Not detected",
+         _or_none([name for key, name in _LESIONS if not getattr(g, key) and key not in pending])),
+        ("Genetics", "Result awaited",
+         _or_none([name for key, name in (*_LESIONS, ("cd33_positive", "CD33")) if key in pending])),
+        ("Genetics", "CD33 positive", AWAITED if "cd33_positive" in pending else _yes_no(g.cd33_positive)),
         ("Genetics", "ELN 2022 risk", g.eln2022_risk or NOT_RECORDED),
         ("Genetics", "Cytogenetics at diagnosis",
          _CYTO[g.diagnosis_cytogenetics] if g.diagnosis_cytogenetics else NOT_RECORDED),

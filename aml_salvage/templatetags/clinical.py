@@ -18,6 +18,8 @@ register.filter("evidence_response", p.evidence_response)
 register.filter("evidence_os", p.evidence_os)
 register.filter("evidence_n", p.evidence_n)
 register.filter("dose_table_display", p.dose_table_display)
+register.filter("dose_not_assessed", p.dose_not_assessed)
+register.filter("crcl_text", p.crcl_text)
 
 
 @register.filter

@@ -19,12 +19,12 @@ from .. import services
 from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
 from ..domain.workup import Workup
-from ..forms import SECTIONS, ConsultSaveForm, WorkupForm, option_choices
+from ..forms import MEASUREMENTS, SECTIONS, ConsultSaveForm, WorkupForm, option_choices
 from ..presentation import LIVE_CACHE, consult_present
 from .option_detail import detail_url_prefix, workup_token
 
 # Inputs shown on one row with the field before them (value + unit select).
-PAIRED = {"creatinine_value": "creatinine_unit"}
+PAIRED = {value: unit for value, unit, _path in MEASUREMENTS}
 SAVE_FIELDS = ("patient_identifier", "chosen_option_id", "override_reason", "notes", "revision_of")
 LIVE_UPDATE_TEMPLATE = "workspace.html#result-update"
 

@@ -98,8 +98,12 @@ def fill_workup(page, workup: dict) -> None:
     data = form_data_from_workup(workup)
     for name in FIELD_PATHS:
         field = form.fields[name]
-        control = page.get_by_label(str(field.label), exact=True)
         widget = field.widget.input_type if hasattr(field.widget, "input_type") else ""
+        if widget == "checkbox" and getattr(field, "choices", None):  # a group: each box by its own label
+            for value, label in field.choices:
+                page.get_by_label(str(label), exact=True).set_checked(value in data.get(name, []))
+            continue
+        control = page.get_by_label(str(field.label), exact=True)
         if widget == "checkbox":
             control.set_checked(name in data)
         elif widget == "select":

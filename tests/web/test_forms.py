@@ -100,7 +100,8 @@ def test_round_trip_holds_for_any_plausible_patient(age, height, weight, ecog, c
     genes = ("flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1", "kmt2a_rearranged", "tp53")
     workup = build(YOUNG_FIT, **{
         "patient.age_years": age, "patient.height_cm": height, "patient.weight_kg": weight,
-        "patient.ecog": ecog, "disease.cr1_duration_months": cr1, "genetics.cd33_positive": cd33,
+        # a first remission no longer than the patient's life (contract v2)
+        "patient.ecog": ecog, "disease.cr1_duration_months": min(cr1, age * 12), "genetics.cd33_positive": cd33,
         "transplant.candidate": candidate, **{f"genetics.{g}": f for g, f in zip(genes, flags, strict=True)},
     })
     assert round_trip(workup) == services.workup_parse(data=workup).model_dump(mode="json")
@@ -160,7 +161,7 @@ def test_summary_uses_the_forms_words_and_units():
     sections = dict(workup_summary(services.workup_parse(data=YOUNG_FIT).model_dump(mode="json")))
     patient = dict(sections["Patient"])
     assert patient["Age"] == "30 years" and patient["Height"] == "165 cm"
-    assert patient["Serum creatinine"] == "80 µmol/L"
+    assert dict(sections["Organ function"])["Serum creatinine"] == "80 µmol/L"
     assert patient["ECOG performance status"].startswith("0")
     assert dict(sections["Transplant"])["Donor available"] == "Unknown / search under way"
 

@@ -119,6 +119,17 @@ def test_a_malformed_revision_reference_is_refused_without_error(signed_in, cons
     ("weight_kg", "nan", "Enter a number."),
     ("height_cm", "inf", "Enter a number."),
     ("other_mutations", "<script>alert(1)</script>", ""),
+    # Contract v2 inputs
+    ("bilirubin_value", "nan", "Enter a number."),
+    ("bilirubin_value", "1e309", "Enter a number."),
+    ("bilirubin_unit", "<script>alert(1)</script>", "Select a valid choice."),
+    ("child_pugh", "D", "Select a valid choice."),
+    ("crcl_weight", "obese", "Select a valid choice."),
+    ("lvef_pct", "60.5", "Enter a whole number."),
+    ("qtcf_ms", str(10**30), "must be at most 700"),
+    ("prior_epirubicin_mg_m2", "-inf", "Enter a number."),
+    ("genetics_pending", "<script>alert(1)</script>", "Select a valid choice."),
+    ("genetics_pending", ["npm1", "flt3_itd", "\x00"], "Select a valid choice."),
 ])
 def test_a_bad_field_gets_a_readable_message_beside_it(signed_in, field, value, message):
     response = signed_in.post("/", post_data(**{field: value}))

@@ -31,7 +31,11 @@ ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 CASES = case_files()
 FLT3 = "dt20-patient1-flt3-itd"
 POSACONAZOLE = "aza-ven-with-posaconazole"
-MAX_PAGES = 3  # the issue: a typical consult prints on at most 3 pages (letter)
+# A typical consult prints on at most 4 pages (letter). It was 3 until contract v2 added what each option
+# leaves unassessed (LVEF, QTcF, prior anthracyclines, organ function) and the patient's TLS/QTc warnings:
+# squeezing them into 3 pages would shrink type that is already too small to file (the consult-output issue
+# replaces this budget with a decision sheet).
+MAX_PAGES = 4
 GENERATED_AT = "2026-03-02T14:30:00+00:00"  # fixed, so renders are reproducible
 
 
@@ -161,7 +165,7 @@ def test_header_names_patient_clinician_and_local_time(summary):
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_case_summary_fits_three_letter_pages(path, summary):
+def test_case_summary_fits_four_letter_pages(path, summary):
     assert len(summary(path.stem).pages) <= MAX_PAGES
 
 
@@ -243,7 +247,7 @@ def test_chosen_option_and_override_reason_are_printed_and_the_choice_in_full(su
     assert "Patient dose" in parser.blocks["dec-ven"], "a chosen option is printed with its dose table"
 
 
-def test_a_saved_consult_choosing_an_alternative_still_fits_three_pages(summary):
+def test_a_saved_consult_choosing_an_alternative_still_fits_the_page_budget(summary):
     s = summary(FLT3, chosen_option_id="mec", chosen_option_name="MEC", chosen_option_tier="alternative",
                 override_reason="Gilteritinib not funded for this patient; MEC as a bridge to transplant.",
                 notes="Discussed at the leukemia tumour board.", consult_id=17)
@@ -329,10 +333,10 @@ def test_workup_rows_give_every_section_in_words():
     workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
     rows = presentation.workup_rows(workup)
     sections = [section for section, _, _ in rows]
-    assert list(dict.fromkeys(sections)) == ["Patient", "Disease", "Genetics", "Prior therapy", "Transplant",
-                                             "Context"]
+    assert list(dict.fromkeys(sections)) == ["Patient", "Organ function", "Heart", "Disease", "Genetics",
+                                             "Prior therapy", "Transplant", "Context"]
     values = {(section, label): value for section, label, value in rows}
-    assert values["Patient", "Creatinine"] == "80 µmol/L"
+    assert values["Organ function", "Creatinine"] == "80 µmol/L"
     assert values["Genetics", "Detected"] == "FLT3-ITD"
     assert values["Disease", "CR1 duration"] == "9 months"
     assert values["Transplant", "Donor available"] == "unknown"

@@ -66,7 +66,11 @@ def test_workspace_shows_the_workup_in_sections_with_labels_tied_to_inputs(clien
     for section in SECTIONS:
         assert f"<legend>{section.title}</legend>" in body
     for name in FIELD_PATHS:
-        assert re.search(rf'<label[^>]* for="id_{name}"', body), f"no label for {name}"
+        if name == "genetics_pending":  # a group of checkboxes, each with its label, the group named
+            assert f'id="id_{name}" role="group" aria-labelledby="label-{name}"' in body
+            assert re.search(rf'<label for="id_{name}_0">FLT3-ITD awaited</label>', body)
+        else:
+            assert re.search(rf'<label[^>]* for="id_{name}"', body), f"no label for {name}"
         assert f'id="id_{name}"' in body
         assert f'id="err-{name}"' in body
     for unit in ("µmol/L", "mg/dL", ">cm<", "kg, actual body weight"):
