@@ -18,7 +18,6 @@ from django.urls import reverse
 
 from tests.factories import case_files, load_case
 from tests.web.conftest import post_data
-from tests.web.test_workspace import with_detail_route
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 PAGE_BUDGET = 150_000  # the workspace page with its CSS and htmx, uncompressed
 FRAGMENT_WIRE_BUDGET = 40_000  # one live update, gzip on the wire
 FRAGMENT_RAW_GUARD = 52_000  # regression guard for the raw fragment of any worked case (see above)
-CASE = Path(__file__).resolve().parents[3] / "shared" / "cases" / "dt20-patient1-flt3-itd.json"
+CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")  # tests/cases without ../shared
 
 
 @pytest.fixture
@@ -51,7 +50,6 @@ def test_workspace_page_with_everything_it_loads_stays_within_150_kb(client):
     assert len(page) + assets <= PAGE_BUDGET, f"page {len(page)} + assets {assets} bytes"
 
 
-@with_detail_route
 def test_live_update_fragment_for_dt20_patient1_is_small_on_the_wire(client):
     response = client.post(reverse("workspace"), dt20_patient1(), HTTP_ACCEPT_ENCODING="gzip", **HX)
     assert response["Content-Encoding"] == "gzip"
@@ -59,7 +57,6 @@ def test_live_update_fragment_for_dt20_patient1_is_small_on_the_wire(client):
     assert 'id="result-panel"' in gzip.decompress(response.content).decode()
 
 
-@with_detail_route
 @pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
 def test_live_update_fragment_raw_size_does_not_regress(client, case):
     body = client.post(reverse("workspace"), post_data(load_case(case)["workup"]), **HX).content
