@@ -29,9 +29,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Django's GZipMiddleware (BREACH padding included) at compression level 1: the live update's ~37 KB
-    # fragment goes out as ~9.4 KB (8.2 at level 6) in a third of the time (aml_salvage/middleware.py).
-    "aml_salvage.middleware.GZipMiddleware",
+    # Compression happens here, not at nginx: Django's GZipMiddleware pads each response with up to 100
+    # random bytes ("Heal The Breach"), which makes BREACH (guessing a secret on a page, such as a patient
+    # identifier, from compressed sizes) harder; nginx's gzip has no such padding. See README, "nginx and TLS".
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,15 +111,13 @@ SESSION_SAVE_EVERY_REQUEST = False
 AML_SALVAGE_SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
-# Database sessions (a sign-out or expiry holds at once on every app server); the per-request read is one
-# fixed query instead of an ORM query built each time (aml_salvage/sessions.py).
-SESSION_ENGINE = "aml_salvage.sessions"
+# Database sessions: a sign-out, an expiry or a deactivation holds at once on every app server.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Sign-in throttling (django-axes; attempts are kept in the database, so every app server sees them) ----
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before checking
-    # Django's ModelBackend, reading the signed-in user with one fixed query (aml_salvage/auth_backends.py).
-    "aml_salvage.auth_backends.ModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)

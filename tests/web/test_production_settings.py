@@ -81,8 +81,7 @@ def test_settings_come_from_the_environment(prod_env):
             "hosts": s.ALLOWED_HOSTS, "institution": s.AML_SALVAGE_INSTITUTION, "debug": s.DEBUG,
             "proxies": s.AML_SALVAGE_TRUSTED_PROXY_COUNT, "ssl_header": s.SECURE_PROXY_SSL_HEADER,
             "session_secure": s.SESSION_COOKIE_SECURE, "csrf_secure": s.CSRF_COOKIE_SECURE,
-            "hsts": s.SECURE_HSTS_SECONDS, "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware" in s.MIDDLEWARE,
-            "sessions": s.SESSION_ENGINE, "axes": s.AXES_HANDLER}))
+            "hsts": s.SECURE_HSTS_SECONDS, "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware" in s.MIDDLEWARE}))
     """, prod_env)
     assert result.returncode == 0, result.stderr
     got = json.loads(result.stdout)
@@ -91,9 +90,6 @@ def test_settings_come_from_the_environment(prod_env):
     assert got["institution"] == "General Hospital" and got["debug"] is False and got["proxies"] == 1
     assert got["ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert got["session_secure"] and got["csrf_secure"] and got["hsts"] >= 31536000 and got["whitenoise"]
-    # Nothing another app server would need lives in process memory: sessions and sign-in attempts are rows.
-    assert got["sessions"] == "aml_salvage.sessions"  # Django's database store (tests/web/test_session_reads.py)
-    assert got["axes"] == "axes.handlers.database.AxesDatabaseHandler"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(prod_env):
@@ -192,6 +188,53 @@ def test_gunicorn_stops_instead_of_serving_with_a_corrupt_knowledge_base(wsgi_en
     assert result.returncode != 0
     assert "AML Salvage cannot start: the clinical knowledge base is missing or invalid" in result.stderr
     assert "App failed to load" in result.stderr, "gunicorn halts rather than respawning workers"
+
+
+# --- several app servers ---------------------------------------------------------------------------------------
+
+APP_SERVER = """
+    import json, sys, django
+    django.setup()
+    from django.test import Client
+    https = {"HTTP_HOST": "example.org", "HTTP_X_FORWARDED_PROTO": "https"}
+    step, cookie = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""
+    client = Client(**https)
+    client.cookies["sessionid"] = cookie
+    if step == "sign-in":
+        from django.contrib.auth.models import User
+        from django.core.management import call_command
+        call_command("migrate", verbosity=0)
+        User.objects.create_user("alice", password="a-long-test-password-42")
+        User.objects.create_user("bob", password="a-long-test-password-42")
+        client.post("/accounts/login/", {"username": "alice", "password": "a-long-test-password-42"})
+        for _ in range(5):
+            Client(**https).post("/accounts/login/", {"username": "bob", "password": "wrong-password-123"})
+        print(json.dumps({"cookie": client.cookies["sessionid"].value}))
+    elif step == "use":
+        page = client.get("/")
+        bob = Client(**https).post("/accounts/login/", {"username": "bob", "password": "a-long-test-password-42"})
+        print(json.dumps({"page": page.status_code, "bob": bob.status_code}))
+    elif step == "sign-out":
+        print(json.dumps({"sign_out": client.post("/accounts/logout/").status_code}))
+"""
+
+
+def app_server(step: str, env: dict[str, str], cookie: str = "") -> dict:
+    """One request on a fresh process: another app server, sharing only the database with the others."""
+    result = run([sys.executable, "-c", textwrap.dedent(APP_SERVER), step, cookie], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_every_app_server_sees_the_same_sessions_and_sign_in_pauses(prod_env):
+    # Nothing another app server needs lives in process memory: a sign-in on one server is honoured by
+    # another, a sign-out on one ends the session on all, and failed sign-ins counted on one pause the
+    # username on all (django-axes' database handler).
+    fake_static_manifest(prod_env)
+    cookie = app_server("sign-in", prod_env)["cookie"]
+    assert app_server("use", prod_env, cookie) == {"page": 200, "bob": 429}
+    assert app_server("sign-out", prod_env, cookie) == {"sign_out": 302}
+    assert app_server("use", prod_env, cookie)["page"] == 302
 
 
 # --- behaviour over HTTP ----------------------------------------------------------------------------------------

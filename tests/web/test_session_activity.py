@@ -1,44 +1,80 @@
-"""Idle sign-out: the session's expiry is renewed by activity, at most once per renewal interval."""
+"""Idle sign-out: a session ends after 30 minutes without activity, not 30 minutes after sign-in; activity
+renews its expiry at most once per renewal interval (aml_salvage/middleware.py), not on every request."""
 
-import time
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from aml_salvage.middleware import ACTIVITY_KEY
+from .conftest import PASSWORD
 
-
-def _expiry(client):
-    return Session.objects.get(session_key=client.session.session_key).expire_date
-
-
-@pytest.mark.django_db
-def test_activity_renews_the_expiry_at_most_once_per_interval(client_for, author, settings, monkeypatch):
-    client = client_for(author)
-    clock = [1_000_000.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    client.get(reverse("consult_list"))
-    first = _expiry(client)
-    stamp = client.session[ACTIVITY_KEY]
-    clock[0] += 10  # within the interval: no write
-    client.get(reverse("consult_list"))
-    assert client.session[ACTIVITY_KEY] == stamp and _expiry(client) == first
-    clock[0] += settings.AML_SALVAGE_SESSION_RENEW_SECONDS  # past it: renewed
-    client.get(reverse("consult_list"))
-    assert client.session[ACTIVITY_KEY] == int(clock[0])
+pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db
-def test_an_idle_session_expires(client_for, author):
-    client = client_for(author)
-    assert client.get(reverse("consult_list")).status_code == 200
-    Session.objects.filter(session_key=client.session.session_key).update(
-        expire_date="2000-01-01T00:00:00Z")
-    response = client.get(reverse("consult_list"))
-    assert response.status_code == 302 and reverse("login") in response["Location"]
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock, moved by hand: the session's expiry and the renewal interval both read it."""
+    now = [timezone.now()]
+    monkeypatch.setattr(timezone, "now", lambda: now[0])
+
+    def advance(**delta):
+        now[0] += timedelta(**delta)
+
+    return advance
 
 
-def test_anonymous_requests_create_no_session(client, db):
+def signed_in(user) -> Client:
+    client = Client()
+    assert client.post(reverse("login"), {"username": user.username, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def opens_the_workspace(client: Client) -> bool:
+    response = client.get(reverse("workspace"))
+    assert response.status_code in (200, 302)
+    return response.status_code == 200
+
+
+def expiry(client: Client):
+    return Session.objects.get(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value).expire_date
+
+
+def test_an_active_clinician_stays_signed_in_past_30_minutes(author, clock):
+    client = signed_in(author)
+    for _ in range(4):  # an hour and a half of work, a request every 25 minutes
+        clock(minutes=25)
+        assert opens_the_workspace(client)
+
+
+def test_30_minutes_idle_signs_the_clinician_out(author, clock):
+    client = signed_in(author)
+    assert opens_the_workspace(client)
+    clock(minutes=30, seconds=1)
+    assert not opens_the_workspace(client)
+
+
+def test_activity_renews_the_expiry_at_most_once_per_interval(author, clock):
+    client = signed_in(author)
+    assert opens_the_workspace(client)
+    renewed = expiry(client)
+    clock(seconds=settings.AML_SALVAGE_SESSION_RENEW_SECONDS - 10)  # within the interval: no session write
+    assert opens_the_workspace(client)
+    assert expiry(client) == renewed
+    clock(seconds=10)  # the interval has passed: renewed from now
+    assert opens_the_workspace(client)
+    assert expiry(client) == renewed + timedelta(seconds=settings.AML_SALVAGE_SESSION_RENEW_SECONDS)
+
+
+def test_the_session_cookie_is_http_only_and_ends_with_the_browser(author):
+    cookie = signed_in(author).cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"] is True  # page scripts cannot read it
+    assert not cookie["expires"] and not cookie["max-age"]  # no date: the browser drops it when it closes
+
+
+def test_anonymous_requests_create_no_session(client):
     client.get(reverse("login"))
-    assert Session.objects.count() == 0
+    assert not Session.objects.exists()
