@@ -1,7 +1,7 @@
 """Where the live update's time goes, in-process (no HTTP, no load generator): `make bench` runs it beside
 the wrk measurements and reports it under "2. HTMX update". Not a test. Prints one JSON object.
 
-    .venv/bin/python bench/htmx_profile.py [--case ../shared/cases/dt20-patient1-flt3-itd.json] [--runs 400]
+    .venv/bin/python bench/htmx_profile.py [--case tests/cases/dt20-patient1-flt3-itd.json] [--runs 400]
 
 1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
    gunicorn), medians: the live update, the signed-in baseline and the bare baseline of bench/baseline.py;
@@ -45,7 +45,7 @@ def median_ms(fn, runs: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", type=Path, default=ROOT.parent / "shared" / "cases" / "dt20-patient1-flt3-itd.json")
+    parser.add_argument("--case", type=Path, default=ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json")
     parser.add_argument("--runs", type=int, default=400)
     args = parser.parse_args()
 
@@ -76,7 +76,7 @@ def main() -> int:
     signed_in.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
 
     workup_data = json.loads(args.case.read_text(encoding="utf-8"))["workup"]
-    body = urlencode(form_data_from_workup(workup_data))
+    body = urlencode(form_data_from_workup(workup_data), doseq=True)
     baseline_body = urlencode(BASELINE_POST)
     form_type = "application/x-www-form-urlencoded"
 
@@ -100,7 +100,7 @@ def main() -> int:
 
     def new_workup():
         typed["weight_kg"] = f"{60 + next(weights) % 1000 / 10:.1f}"  # 60.0–159.9 kg
-        return urlencode(typed)
+        return urlencode(typed, doseq=True)
 
     def cache_empty():
         LIVE_CACHE.clear()

@@ -18,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CASE = ROOT.parent / "shared" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1
+DEFAULT_CASE = ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1
 TYPICAL_MAX_PAGES = 3
 
 

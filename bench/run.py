@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PY = sys.executable
 HOST = "127.0.0.1"  # loopback only
-CASE = ROOT.parent / "shared" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1
+CASE = ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1 (the repository's copy)
 SECTIONS = ("engine", "htmx", "pdf", "weight", "load")
 BEFORE = BENCH / "before_figures.json"  # the same measurements on the code before issue 6's changes
 
@@ -175,14 +175,14 @@ client = Client()
 client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
 client.get("/")  # the CSRF cookie, as a browser gets it with the page
 workup = json.loads(Path(sys.argv[1]).read_text())["workup"]
-cases = {p.stem: urlencode(form_data_from_workup(json.loads(p.read_text())["workup"]))
+cases = {p.stem: urlencode(form_data_from_workup(json.loads(p.read_text())["workup"]), doseq=True)
          for p in sorted(Path(sys.argv[1]).parent.glob("*.json"))}
 print(json.dumps({
     "sessionid": client.cookies["sessionid"].value, "csrftoken": client.cookies["csrftoken"].value,
-    "product_body": urlencode(form_data_from_workup(workup)), "baseline_body": urlencode(BASELINE_POST),
+    "product_body": urlencode(form_data_from_workup(workup), doseq=True), "baseline_body": urlencode(BASELINE_POST),
     "case_bodies": cases,
     # A clinician typing: the same workup, the weight 0.1 kg more at each update (60.0-159.9 kg).
-    "typed_bodies": [urlencode({**form_data_from_workup(workup), "weight_kg": f"{60 + i / 10:.1f}"})
+    "typed_bodies": [urlencode({**form_data_from_workup(workup), "weight_kg": f"{60 + i / 10:.1f}"}, doseq=True)
                      for i in range(1000)],
 }))
 """

@@ -7,11 +7,13 @@ import random
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_DIR = ROOT.parent / "shared" / "cases"
+CASES_DIRS = (ROOT / "tests" / "cases", ROOT.parent / "shared" / "cases")  # the repository's copy, then ../shared
 
 
 def case_workups() -> list[dict]:
-    return [json.loads(p.read_text())["workup"] for p in sorted(CASES_DIR.glob("*.json"))]
+    """Every worked case once (a case in ../shared wins over the repository's copy of the same name)."""
+    by_name = {p.name: p for folder in CASES_DIRS for p in sorted(folder.glob("*.json"))}
+    return [json.loads(by_name[name].read_text())["workup"] for name in sorted(by_name)]
 
 
 def random_workups(n: int, seed: int = 20261121) -> list[dict]:
