@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 from .knowledge import CrclWeightRule, EpiTable, KnowledgeBase
-from .memo import IdentityMemo
 from .result import Assessment, CrclWeightOut, EpiResult
 from .workup import Workup
 
@@ -110,22 +109,7 @@ def epi_compute(workup: Workup, table: EpiTable) -> tuple[EpiResult | None, str 
         return None, "EPI not computed: cytogenetics at diagnosis not entered."
     rfi = _band(table.rfi, disease.cr1_duration_months, "max_months")
     age = _band(table.age, workup.patient.age_years, "max_age")
-    # The EPI is one of few distinct results (bands × cytogenetics × caveats): built once each.
-    key = (id(rfi), cytogenetics, id(age), disease.prior_allo_hct,
-           workup.patient.age_years > table.derivation_age_max, (disease.relapse_number or 1) > 1,
-           disease.status == "mrd_relapse")
-    cache = _epi_cache(table)
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = _epi_build(workup, table, rfi, age, cytogenetics)
-    return found, None
-
-
-_EPI = IdentityMemo()
-
-
-def _epi_cache(table: EpiTable) -> dict:
-    return _EPI.get(table, dict)
+    return _epi_build(workup, table, rfi, age, cytogenetics), None
 
 
 def _epi_build(workup: Workup, table: EpiTable, rfi, age, cytogenetics: str) -> EpiResult:
@@ -146,7 +130,7 @@ def _epi_build(workup: Workup, table: EpiTable, rfi, age, cytogenetics: str) -> 
     if disease.status == "mrd_relapse":
         caveats.append(table.caveats["mrd_relapse"])
     cyto_words = {"inv16_t16_16": "inv(16)/t(16;16)", "t8_21": "t(8;21)", "other": "other"}
-    return EpiResult.build(
+    return EpiResult(
         score=score,
         group=group.group,
         points=points,
@@ -197,7 +181,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
             ),
             1,
         )
-        crcl_weight = CrclWeightOut.build(basis=basis, kg=round(crcl_kg, 1))
+        crcl_weight = CrclWeightOut(basis=basis, kg=round(crcl_kg, 1))
         crcl_note = (
             f"Cockcroft–Gault: {why}; creatinine "
             f"{p.creatinine.value:g} {p.creatinine.unit} ({p.creatinine.mg_dl:.2f} mg/dL)"
@@ -245,7 +229,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
 
     g = workup.genetics
     adverse = g.eln2022_risk == "adverse" or g.tp53
-    return Assessment.build(
+    return Assessment(
         status=d.status,
         status_label=STATUS_LABELS[d.status],
         status_definition=STATUS_DEFINITIONS[d.status],

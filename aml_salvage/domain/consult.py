@@ -6,23 +6,22 @@ The one producer of the result that the page, the PDF, the JSON and the command 
 from __future__ import annotations
 
 import re
-from operator import attrgetter
 
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band, renal_dose_band
-from .knowledge import KnowledgeBase, Parameters, Regimen
-from .memo import IdentityMemo
+from .knowledge import KnowledgeBase, Parameters, Regimen, WarningRecord
 from .result import (
     TIERS,
+    Assessment,
     AvailabilityOut,
     ConsultResult,
+    DosingBasis,
     EvidenceOut,
     OptionResult,
     ReferenceOut,
-    SecondaryFigureOut,
     WarningOut,
 )
-from .rules import reason_display, selection_run
+from .rules import NOT_RECOMMENDED, Draft, reason_display, selection_run
 from .workup import Workup
 
 DISCLAIMER = (
@@ -34,105 +33,6 @@ NOT_DOSED_NOTE = (
     "Not dosed for this patient: not recommended for this workup (see the reasons). The regimen's "
     "doses are in the regimen library."
 )
-
-
-class _Static:
-    """Per-knowledge-base parts of every option, built once (evidence, availability, warnings)."""
-
-    def __init__(self, kb: KnowledgeBase):
-        self.kb = kb
-        self.evidence = {rid: [self._evidence(e) for e in reg.evidence] for rid, reg in kb.regimens.items()}
-        self.availability = {
-            (rid, jur): AvailabilityOut.build(
-                jurisdiction=jur, status=av.status, sources=list(av.source), as_of=av.as_of.isoformat(),
-                note=av.note,
-            )
-            for rid, reg in kb.regimens.items()
-            for jur, av in reg.availability.items()
-        }
-        self.warnings = {wid: self._warning(w) for wid, w in kb.warnings.items()}
-        # Sources every option cites whatever the workup: schedules, evidence, references,
-        # availability in the jurisdiction and static warnings (reason sources are added per result).
-        self.option_sources = {
-            (rid, jur): list(dict.fromkeys(
-                self._static_sources(reg) + list(reg.availability[jur].source)
-                + [s for w in reg.warnings for s in kb.warnings[w].source]
-            ))
-            for rid, reg in kb.regimens.items() for jur in reg.availability
-        }
-        self._numbered: dict[tuple[str, int], ReferenceOut] = {}
-        self.references = {
-            rid: (ref.short, ref.citation, ref.doi, ref.pmid, ref.url) for rid, ref in kb.references.items()
-        }
-        self.drug_flags = {rid: self._drug_flags(reg, kb.parameters) for rid, reg in kb.regimens.items()}
-
-    def reference(self, ref_id: str, number: int) -> ReferenceOut:
-        """Numbered reference; the (id, number) pairs recur across results, so they are cached."""
-        key = (ref_id, number)
-        found = self._numbered.get(key)
-        if found is None:
-            short, citation, doi, pmid, url = self.references[ref_id]
-            found = self._numbered[key] = ReferenceOut.build(
-                id=ref_id, number=number, short=short, citation=citation, doi=doi, pmid=pmid, url=url)
-        return found
-
-    @staticmethod
-    def _evidence(e) -> EvidenceOut:
-        return EvidenceOut.build(
-            id=e.id, study=e.study, reference=e.reference, reported_in=list(e.reported_in), design=e.design,
-            population=e.population, setting=e.setting, n=e.n, metric=e.metric,
-            metric_definition=e.metric_definition, value_pct=e.value_pct, numerator=e.numerator,
-            denominator=e.denominator, comparator=e.comparator, median_os_months=e.median_os_months,
-            median_os_detail=e.median_os_detail,
-            secondary=[SecondaryFigureOut.build(label=s.label, value=s.value, source=s.source)
-                       for s in e.secondary],
-            notes=list(e.notes), uncertain=e.uncertain,
-        )
-
-    def _warning(self, w, values: dict[str, str] | None = None) -> WarningOut:
-        shorts = "; ".join(self.kb.references[s].short for s in w.source)
-        text = w.text.format_map(values) if values else w.text
-        return WarningOut.build(id=w.id, text=f"{text} [{shorts}]", severity=w.severity, sources=list(w.source))
-
-    def filled_warning(self, warning_id: str, values: dict[str, str]) -> WarningOut:
-        """A conditional warning; its {placeholders}, if any, filled with the patient's values."""
-        if not values:
-            return self.warnings[warning_id]
-        return self._warning(self.kb.warnings[warning_id], values)
-
-    @staticmethod
-    def _static_sources(reg: Regimen) -> list[str]:
-        ids: list[str] = []
-        for sched in reg.schedules:
-            ids.extend(sched.source)
-        ids.extend(e.reference for e in reg.evidence)
-        ids.extend(reg.references)
-        return ids
-
-    @staticmethod
-    def _drug_flags(reg: Regimen, params: Parameters) -> dict:
-        """What the conditional warnings need to know of a regimen.
-
-        A regimen without a schedule in our sources (CLAG-M, GCLAC) still carries the knowledge base's static
-        cerebellar or cumulative-anthracycline warning: that warning is the knowledge base's statement that
-        the regimen contains cytarabine ≥1 g/m² or an anthracycline, so it counts here too.
-        """
-        steps = [s for sched in reg.schedules for s in sched.steps]
-        equivalence = params.conditional_warnings.doxorubicin_equivalence
-        qtc = [row for row in params.conditional_warnings.qtc if reg.id in row.regimens]
-        return {
-            "fludarabine": any(s.drug == "fludarabine" for s in steps),
-            "high_cytarabine": "cytarabine-cerebellar" in reg.warnings or any(
-                s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None
-                and s.dose >= params.cytarabine_high_dose_mg_m2
-                for s in steps
-            ),
-            "anthracycline": "anthracycline-cumulative" in reg.warnings or any(s.drug in equivalence for s in steps),
-            "cytoreductive": reg.kind in _CYTOREDUCTIVE_KINDS,
-            "qtc": qtc[0] if qtc else None,
-            # mg/m² of each anthracycline in one course of the first (standard) schedule; None: not computable
-            "anthracycline_course": _anthracycline_course(reg, equivalence),
-        }
 
 
 # Option kinds that treat the leukaemia and so lower the blast count: tumour lysis follows any effective
@@ -167,22 +67,40 @@ def _anthracycline_course(reg: Regimen, equivalence: dict) -> dict[str, float] |
     return course
 
 
-_STATIC = IdentityMemo()
+def _drug_flags(reg: Regimen, params: Parameters) -> dict:
+    """What the conditional warnings need to know of a regimen.
 
-
-def _static_for(kb: KnowledgeBase) -> _Static:
-    """Built once per loaded knowledge base."""
-    return _STATIC.get(kb, lambda: _Static(kb))
+    A regimen without a schedule in our sources (CLAG-M, GCLAC) still carries the knowledge base's static
+    cerebellar or cumulative-anthracycline warning: that warning is the knowledge base's statement that
+    the regimen contains cytarabine ≥1 g/m² or an anthracycline, so it counts here too.
+    """
+    steps = [s for sched in reg.schedules for s in sched.steps]
+    equivalence = params.conditional_warnings.doxorubicin_equivalence
+    qtc = [row for row in params.conditional_warnings.qtc if reg.id in row.regimens]
+    return {
+        "fludarabine": any(s.drug == "fludarabine" for s in steps),
+        "high_cytarabine": "cytarabine-cerebellar" in reg.warnings or any(
+            s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None
+            and s.dose >= params.cytarabine_high_dose_mg_m2
+            for s in steps
+        ),
+        "anthracycline": "anthracycline-cumulative" in reg.warnings or any(s.drug in equivalence for s in steps),
+        "cytoreductive": reg.kind in _CYTOREDUCTIVE_KINDS,
+        "qtc": qtc[0] if qtc else None,
+        # mg/m² of each anthracycline in one course of the first (standard) schedule; None: not computable
+        "anthracycline_course": _anthracycline_course(reg, equivalence),
+    }
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _conditional_warnings(reg: Regimen, flags, workup: Workup, assessment,
+def _conditional_warnings(reg: Regimen, workup: Workup, assessment,
                           kb: KnowledgeBase) -> list[tuple[str, dict[str, str]]]:
     """The workup-dependent warnings of one option: (warning id, values for the text's placeholders)."""
     params = kb.parameters
+    flags = _drug_flags(reg, params)
     cw = params.conditional_warnings
     patient = workup.patient
     found: list[tuple[str, dict[str, str]]] = []
@@ -256,11 +174,14 @@ def _crcl_weight_warning(warn, reg: Regimen, assessment, params: Parameters, jur
     """When the body weight chosen automatically for Cockcroft–Gault decides a renal dose band, say so: the
     labels do not say which weight their CrCl bands assume [Winter 2012]."""
     used = assessment.crcl_ml_min
-    drugs = sorted({s.drug for sched in reg.schedules for s in sched.steps})
+    if len(set(assessment.crcl_by_weight.values())) < 2:
+        return  # every body weight gives the same clearance
+    banded = {"fludarabine"} | {r.drug for r in params.organ_dose_rules
+                                if r.measure == "crcl" and r.action in ("reduce", "withhold")}
+    drugs = sorted({s.drug for sched in reg.schedules for s in sched.steps} & banded)
+    clearances = [used, *assessment.crcl_by_weight.values()]
     changed = [drug for drug in drugs
-               if any(renal_dose_band(params, drug, used, jurisdiction)
-                      != renal_dose_band(params, drug, value, jurisdiction)
-                      for value in assessment.crcl_by_weight.values())]
+               if len({renal_dose_band(params, drug, crcl, jurisdiction) for crcl in clearances}) > 1]
     if changed:
         others = ", ".join(f"{basis} weight {value:.0f} mL/min" for basis, value in assessment.crcl_by_weight.items()
                            if basis != assessment.crcl_weight.basis)
@@ -315,164 +236,101 @@ def _heart_warnings(warn, course: dict[str, float] | None, workup: Workup, cw) -
 
 
 _DEFAULT_CONFIG = DosingConfig()
-_MAX_CACHED = 8192
 
 
-class _Entry:
-    """One option's parts that depend neither on the patient's doses nor on its rank."""
-
-    __slots__ = ("values", "sources", "ranked", "regimen", "dosed")
-
-    def __init__(self, values: dict, sources: dict[str, None], regimen: Regimen, dosed: bool):
-        self.values = values  # OptionResult fields, rank and dose fields to be filled in
-        self.sources = sources  # reference ids the option cites, in order (a dict used as an ordered set)
-        self.ranked: dict[int, OptionResult] = {}  # the whole option by rank, when it has no doses
-        self.regimen = regimen
-        # Patient doses only for options the clinician may use; a not-recommended option gets no
-        # patient dose table (its reasons say why; the regimen library lists the regimen's doses).
-        self.dosed = dosed
+def _ranked(drafts: list[Draft]) -> list[Draft]:
+    """Options by tier, then priority, then the order of OPTION_IDS (the drafts' own order, which the stable
+    sort keeps)."""
+    return sorted(drafts, key=lambda draft: (TIERS.index(draft.tier), draft.priority))
 
 
-class _Assembly:
-    """The result's assembly, cached per knowledge base.
-
-    An option's entry is keyed by regimen, jurisdiction, tier, provisional flag, its reasons and views
-    (the rules' cached, immutable Reason/View objects, by identity: each entry holds them, so an id is
-    not reused while its entry lives) and its conditional warnings with the values their texts show
-    (QTcF, WBC, anthracycline totals: two patients who differ there never share an entry). Rule outcomes
-    recur across workups, so distinct keys are few and most options are a lookup; an option without doses
-    (not recommended, strategies, supportive care) is then one shared object per rank. The numbered reference list is
-    kept by the entries it numbers (and the EPI's and actions' sources), which it holds. Shared objects
-    are never mutated, like the knowledge base's own records.
-    """
-
-    def __init__(self, static: _Static):
-        self.static = static
-        self.entries: dict[tuple, _Entry] = {}  # across jurisdictions (the key names the jurisdiction)
-        self.references: dict[tuple, tuple[list[ReferenceOut], list[_Entry]]] = {}
-
-    def entry(self, key: tuple, reg: Regimen, jurisdiction: str, draft, conditional: tuple) -> _Entry:
-        if len(self.entries) >= _MAX_CACHED:
-            self.entries.clear()
-        static = self.static
-        warnings = [static.warnings[w] for w in reg.warnings]
-        shown = set(reg.warnings)
-        for warning_id, values in conditional:
-            if warning_id not in shown:
-                shown.add(warning_id)
-                warnings.append(static.filled_warning(warning_id, dict(values)))
-        availability = static.availability[(reg.id, jurisdiction)]
-        sources = dict.fromkeys(s for r in draft.reasons for s in r.sources)
-        sources.update(dict.fromkeys(static.option_sources[(reg.id, jurisdiction)]))
-        for warning_id, _ in conditional:
-            sources.update(dict.fromkeys(static.warnings[warning_id].sources))
-        values = dict(
-            id=reg.id, name=reg.name, kind=reg.kind, summary=reg.summary, tier=draft.tier, rank=0,
-            availability=availability.status, availability_detail=availability, targets=reg.targets,
-            provisional=draft.provisional,
-            reasons=[reason_display(r) for r in draft.reasons],
-            rules=list(draft.reasons), views=list(draft.views), sources=list(sources),
-            evidence=static.evidence[reg.id], evidence_note=reg.evidence_note,
-            doses=[], dosing_note=reg.dosing_note, dosing_basis=None,
-            duration_notes=reg.duration_notes,
-            warnings=[w.text for w in warnings], warning_details=warnings,
-        )
-        dosed = bool(reg.schedules) and draft.tier != "not_recommended"
-        found = self.entries[key] = _Entry(values, sources, reg, dosed)
-        return found
-
-    def reference_list(self, epi_sources: list[str], used: list[_Entry], actions) -> list[ReferenceOut]:
-        """Every reference the result cites — the EPI's, each option's in rank order, the actions' — numbered
-        in order of first citation."""
-        key = (tuple(epi_sources), tuple(map(id, used)), tuple(s for act in actions for s in act.sources))
-        found = self.references.get(key)
-        if found is None:
-            if len(self.references) >= _MAX_CACHED:
-                self.references.clear()
-            cited = dict.fromkeys(epi_sources)
-            for entry in used:
-                cited.update(entry.sources)
-            for act in actions:
-                cited.update(dict.fromkeys(act.sources))
-            reference = self.static.reference
-            # The entries are kept with the list: the key names them by identity.
-            found = self.references[key] = (
-                [reference(ref_id, number) for number, ref_id in enumerate(cited, start=1)], list(used))
-        return list(found[0])
+def _warning(kb: KnowledgeBase, record: WarningRecord, values: dict[str, str] | None = None) -> WarningOut:
+    """A warning with its references' short names; a conditional one's {placeholders} filled with the
+    patient's values."""
+    shorts = "; ".join(kb.references[s].short for s in record.source)
+    text = record.text.format_map(values) if values else record.text
+    return WarningOut(id=record.id, text=f"{text} [{shorts}]", severity=record.severity, sources=list(record.source))
 
 
-_ASSEMBLY = IdentityMemo()
+def _option(*, rank: int, draft: Draft, regimen: Regimen, kb: KnowledgeBase, workup: Workup, assessment: Assessment,
+            dosing: DoseCalculator, basis: DosingBasis) -> OptionResult:
+    """One option as the result shows it: tier and reasons from the rules, the regimen's evidence and
+    availability, its warnings (static and for this patient), the patient's doses and every source cited."""
+    jurisdiction = workup.context.jurisdiction
+    availability = regimen.availability[jurisdiction]
+    conditional = _conditional_warnings(regimen, workup, assessment, kb)
+    warnings = [_warning(kb, kb.warnings[w]) for w in regimen.warnings]
+    shown = set(regimen.warnings)
+    for warning_id, values in conditional:
+        if warning_id not in shown:
+            shown.add(warning_id)
+            warnings.append(_warning(kb, kb.warnings[warning_id], values))
+
+    # Every reference the option cites, in order of first citation: its reasons', then its schedules',
+    # evidence, references, availability and warnings' (a dict used as an ordered set).
+    sources = dict.fromkeys(s for reason in draft.reasons for s in reason.sources)
+    for schedule in regimen.schedules:
+        sources.update(dict.fromkeys(schedule.source))
+    sources.update(dict.fromkeys(e.reference for e in regimen.evidence))
+    sources.update(dict.fromkeys(regimen.references))
+    sources.update(dict.fromkeys(availability.source))
+    for warning_id in [*regimen.warnings, *(warning_id for warning_id, _ in conditional)]:
+        sources.update(dict.fromkeys(kb.warnings[warning_id].source))
+
+    # Patient doses only for options the clinician may use; a not-recommended option gets no patient dose
+    # table (its reasons say why; the regimen library lists the regimen's doses).
+    doses = dosing.regimen(regimen) if regimen.schedules and draft.tier != NOT_RECOMMENDED else []
+    if doses:
+        dosing_note = regimen.dosing_note
+    else:
+        dosing_note = NOT_DOSED_NOTE if regimen.schedules else regimen.dosing_note
+    return OptionResult(
+        id=regimen.id, name=regimen.name, kind=regimen.kind, summary=regimen.summary, tier=draft.tier, rank=rank,
+        availability=availability.status,
+        availability_detail=AvailabilityOut(
+            jurisdiction=jurisdiction, status=availability.status, sources=list(availability.source),
+            as_of=availability.as_of.isoformat(), note=availability.note,
+        ),
+        targets=regimen.targets, provisional=draft.provisional,
+        reasons=[reason_display(reason) for reason in draft.reasons], rules=draft.reasons, views=draft.views,
+        sources=list(sources), evidence_note=regimen.evidence_note,
+        # The evidence records as the knowledge base holds them (the result's model has the same fields).
+        evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in regimen.evidence],
+        doses=doses, dosing_note=dosing_note, dosing_basis=basis if doses else None,
+        duration_notes=regimen.duration_notes,
+        warnings=[w.text for w in warnings], warning_details=warnings,
+    )
 
 
-def _assembly_for(static: _Static) -> _Assembly:
-    return _ASSEMBLY.get(static, lambda: _Assembly(static))
-
-
-_priority = attrgetter("priority")
-
-
-def _ranked(drafts) -> list:
-    """Options by tier, then priority, then the order of OPTION_IDS — which is the drafts' own order, kept by
-    the stable sort within each tier."""
-    by_tier: dict[str, list] = {t: [] for t in TIERS}
-    for draft in drafts:
-        by_tier[draft.tier].append(draft)
-    ranked = []
-    for tier in TIERS:
-        if by_tier[tier]:
-            ranked.extend(sorted(by_tier[tier], key=_priority))
-    return ranked
+def _references(kb: KnowledgeBase, cited_in_order: list[str]) -> list[ReferenceOut]:
+    """The references cited, numbered in order of first citation."""
+    numbered = []
+    for number, ref_id in enumerate(dict.fromkeys(cited_in_order), start=1):
+        ref = kb.references[ref_id]
+        numbered.append(ReferenceOut(id=ref_id, number=number, short=ref.short, citation=ref.citation,
+                                     doi=ref.doi, pmid=ref.pmid, url=ref.url))
+    return numbered
 
 
 def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG) -> ConsultResult:
-    static = _static_for(kb)
-    assembly = _assembly_for(static)
+    """The whole consult for one workup, built afresh each time: nothing is kept between results."""
     assessment = assessment_compute(workup=workup, kb=kb, bsa_cap_m2=config.bsa_cap_m2)
     selection = selection_run(workup=workup, assessment=assessment, kb=kb)
     dosing = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config)
-    basis = None
-    jurisdiction = workup.context.jurisdiction
-    regimens = kb.regimens
-    entries = assembly.entries
-    build_option = OptionResult.from_values
-
-    options = []
-    used: list[_Entry] = []
-    for rank, draft in enumerate(_ranked(selection.d.values()), start=1):
-        rid = draft.id
-        # Every option's workup-dependent warnings, with the values their texts show (hashable: part of the key).
-        conditional = tuple(
-            (warning_id, tuple(values.items()))
-            for warning_id, values in _conditional_warnings(regimens[rid], static.drug_flags[rid], workup,
-                                                            assessment, kb)
-        )
-        key = (rid, jurisdiction, draft.tier, draft.provisional, draft.reason_ids,
-               tuple(map(id, draft.views)) if draft.views else (), conditional)
-        entry = entries.get(key)
-        if entry is None:
-            entry = assembly.entry(key, regimens[rid], jurisdiction, draft, conditional)
-        used.append(entry)
-        doses = dosing.regimen(entry.regimen) if entry.dosed else None
-        if doses:
-            if basis is None:
-                basis = dosing_basis(workup=workup, assessment=assessment)
-            values = entry.values.copy()
-            values["rank"] = rank
-            values["doses"] = doses
-            values["dosing_basis"] = basis
-            options.append(build_option(values))
-            continue
-        option = entry.ranked.get(rank)
-        if option is None:
-            values = entry.values.copy()
-            values["rank"] = rank
-            if entry.regimen.schedules:
-                values["dosing_note"] = NOT_DOSED_NOTE
-            option = entry.ranked[rank] = build_option(values)
-        options.append(option)
+    basis = dosing_basis(workup=workup, assessment=assessment)
+    options = [
+        _option(rank=rank, draft=draft, regimen=kb.regimens[draft.id], kb=kb, workup=workup, assessment=assessment,
+                dosing=dosing, basis=basis)
+        for rank, draft in enumerate(_ranked(list(selection.drafts.values())), start=1)
+    ]
     actions = selection.actions
-    references = assembly.reference_list(assessment.epi.sources if assessment.epi else [], used, actions)
-    return ConsultResult.build(
+    # The EPI's sources, each option's in rank order, then the actions'.
+    cited = list(assessment.epi.sources if assessment.epi else [])
+    for option in options:
+        cited.extend(option.sources)
+    for action in actions:
+        cited.extend(action.sources)
+    return ConsultResult(
         kb_version=kb.version, assessment=assessment, options=options, actions=actions,
-        references=references, disclaimer=DISCLAIMER,
+        references=_references(kb, cited), disclaimer=DISCLAIMER,
     )

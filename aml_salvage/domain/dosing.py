@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .assessment import BSA_FORMULA_LABELS, BSA_FORMULAS
 from .knowledge import (
-    JURISDICTIONS,
     ORGAN_INPUTS,
     DoseStep,
     FludarabineBand,
@@ -33,7 +33,6 @@ from .knowledge import (
     RoundingBand,
     Schedule,
 )
-from .memo import IdentityMemo
 from .result import Assessment, DoseLine, DosingBasis
 from .workup import Workup
 
@@ -54,6 +53,8 @@ def round_dose(value: float, bands: tuple[RoundingBand, ...] | list[RoundingBand
         if band.below_mg is None or value < band.below_mg:
             step = band.step_mg
             break
+    else:
+        raise ValueError(f"no rounding band for {value}")  # the knowledge base's last band is open-ended
     rounded = math.floor(value / step + 0.5) * step
     decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
     return round(rounded, decimals)
@@ -113,7 +114,7 @@ def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
             text += f"; {organ.shown[measure]}"
     inhibitor = workup.context.cyp3a4_inhibitor
     text += "; CYP3A4/P-gp inhibitor: " + ("none" if inhibitor == "none" else inhibitor)
-    return DosingBasis.build(
+    return DosingBasis(
         height_cm=assessment.height_cm,
         weight_kg=assessment.weight_kg,
         bsa_m2=assessment.bsa_m2,
@@ -126,37 +127,11 @@ def dosing_basis(*, workup: Workup, assessment: Assessment) -> DosingBasis:
     )
 
 
-class _StepPlan:
-    """One dose step, prepared once per regimen: its schedule and, per jurisdiction, the fields of its
-    dose line that do not depend on the patient (footnotes include a jurisdiction-specific note)."""
+class ScheduledStep(NamedTuple):
+    """One dose step of a regimen, with the schedule it belongs to."""
 
-    __slots__ = ("step", "filgrastim", "tablets", "template")
-
-    def __init__(self, step: DoseStep, schedule: Schedule):
-        self.step = step
-        self.filgrastim = "filgrastim-syringe" in step.adjustments
-        self.tablets = "revumenib-tablets" in step.adjustments
-        self.template = {}
-        for jur in JURISDICTIONS:
-            note = step.jurisdiction_notes.get(jur)
-            self.template[jur] = {
-                "drug": step.drug, "schedule": schedule.id, "schedule_label": schedule.label,
-                "dose": step.dose, "unit": step.unit, "computed": None, "rounded": None, "computed_unit": None,
-                "route": step.route, "frequency": step.frequency, "days": step.days, "infusion": step.infusion,
-                "basis": None, "rounding": None, "adjustments": None,
-                "notes": step.notes + [f"{jur}: {note}"] if note else step.notes,
-                "withheld": False, "status": "standard", "not_assessed": [],
-            }
-
-
-def _band_table(bands) -> tuple[tuple[float | None, float, int | None], ...]:
-    """(below, step, decimals) per band: ``round_dose`` without recomputing the decimals per dose. decimals
-    is None for a whole-number step, whose multiples are exact floats that round(…, 0) leaves unchanged."""
-    table = []
-    for b in bands:
-        decimals = max(0, -math.floor(math.log10(b.step_mg))) if b.step_mg < 1 else 0
-        table.append((b.below_mg, b.step_mg, None if decimals == 0 and b.step_mg == int(b.step_mg) else decimals))
-    return tuple(table)
+    schedule: Schedule
+    step: DoseStep
 
 
 def fludarabine_band(params: Parameters, crcl: float) -> FludarabineBand:
@@ -240,14 +215,17 @@ class DoseCalculator:
     def __init__(self, *, kb: KnowledgeBase, workup: Workup, assessment: Assessment, config: DosingConfig):
         self.params: Parameters = kb.parameters
         self.workup = workup
-        self.a = assessment
+        self.assessment = assessment
         self.bands = config.rounding or tuple(kb.parameters.rounding)
-        self._bands: tuple | None = None  # _band_table(self.bands), on first use
         self.rounding_text = kb.parameters.rounding_text if config.rounding is None else "institutional rule"
         self.inhibitor = workup.context.cyp3a4_inhibitor
         self.strong = self.inhibitor in self.params.strong_cyp3a4_inhibitors
         self.jurisdiction = workup.context.jurisdiction
         self.organ = organ_values(workup=workup, assessment=assessment)
+        self.organ_dose_rules: dict[str, list[OrganDoseRule]] = {}  # drug → its label rules in this jurisdiction
+        for rule in self.params.organ_dose_rules:
+            if self.jurisdiction in rule.jurisdictions:
+                self.organ_dose_rules.setdefault(rule.drug, []).append(rule)
         formula = BSA_FORMULA_LABELS[assessment.bsa_formula]
         # Doses are computed from the unrounded BSA; the displayed BSA (2 decimals) is the assessment's.
         exact_bsa = BSA_FORMULAS[assessment.bsa_formula](assessment.height_cm, assessment.weight_kg)
@@ -262,17 +240,6 @@ class DoseCalculator:
             if assessment.bsa_cap_m2 else None
         )
 
-    def _round(self, value: float) -> float:
-        """round_dose(value, self.bands), with the band table computed once per calculator."""
-        table = self._bands
-        if table is None:
-            table = self._bands = _band_table(self.bands)
-        for below, step, decimals in table:
-            if below is None or value < below:
-                rounded = math.floor(value / step + 0.5) * step
-                return float(rounded) if decimals is None else round(rounded, decimals)
-        raise ValueError(f"no rounding band for {value}")  # the knowledge base's last band is open-ended
-
     # -- organ function (labels) ---------------------------------------------------------------------
     def organ_rules(self, step: DoseStep, dose: float | None, unit: str | None):
         """(factor, adjustments, notes, not_assessed, withheld) from the drug's label renal and hepatic rules."""
@@ -281,7 +248,7 @@ class DoseCalculator:
         notes: list[str] = []
         missing: dict[str, list[str]] = {}
         withheld = False
-        for rule in _rules_for(self.params, step.drug, self.jurisdiction):
+        for rule in self.organ_dose_rules.get(step.drug, []):
             if rule.min_dose is not None and (dose is None or unit != step.unit or dose < rule.min_dose):
                 continue
             if rule.action == "info":
@@ -310,12 +277,12 @@ class DoseCalculator:
         return factor, adjustments, notes, list(missing), withheld
 
     # -- one line ------------------------------------------------------------------------------
-    def line(self, sp: _StepPlan, *, dose=None, unit=None, days=None, frequency=None, adjustments=None,
-             withheld=False, notes=None, not_assessed=None) -> DoseLine:
-        step = sp.step
+    def line(self, scheduled: ScheduledStep, *, dose=None, unit=None, days=None, frequency=None,
+             adjustments=None, withheld=False, notes=None, not_assessed=None) -> DoseLine:
+        """The patient's dose line for one step; the keyword arguments carry a label rule's changes."""
+        schedule, step = scheduled
         if unit is None:
             unit = step.unit
-        values = sp.template[self.jurisdiction].copy()
         if dose is None:
             dose = step.dose
         adjustments = list(adjustments or [])
@@ -326,19 +293,15 @@ class DoseCalculator:
         withheld = withheld or organ_withheld
         if dose is not None and factor != 1:
             dose = round(dose * factor, 4)
-        if dose != step.dose:
-            values["dose"] = dose
-        if unit != step.unit:
-            values["unit"] = unit
-        if days:
-            values["days"] = days
-        if frequency:
-            values["frequency"] = frequency
-        extra_notes = list(notes or []) + organ_notes
-        if extra_notes:
-            values["notes"] = list(values["notes"]) + extra_notes
+        line_notes = list(step.notes)
+        jurisdiction_note = step.jurisdiction_notes.get(self.jurisdiction)
+        if jurisdiction_note:
+            line_notes.append(f"{self.jurisdiction}: {jurisdiction_note}")
+        line_notes.extend(notes or [])
+        line_notes.extend(organ_notes)
+        computed = rounded = computed_unit = rounding = None
         if dose is None:
-            values["basis"] = "per institutional protocol (no dose in the source)"
+            basis = "per institutional protocol (no dose in the source)"
         else:
             if unit == "mg/m2":
                 computed, computed_unit, basis = dose * self.bsa_used, "mg", self.bsa_basis
@@ -351,29 +314,30 @@ class DoseCalculator:
             else:
                 computed, computed_unit = dose, unit
                 basis = "flat dose (not BSA- or weight-based)"
-            if sp.filgrastim and computed_unit == "mcg":
+            if "filgrastim-syringe" in step.adjustments and computed_unit == "mcg":
                 rounded, rounding = self.syringe(computed)
-            elif sp.tablets and computed_unit == "mg":
+            elif "revumenib-tablets" in step.adjustments and computed_unit == "mg":
                 rounded, rounding = self.tablets(computed)
             elif unit == "mg" or unit == "mcg":
                 rounded = computed
                 rounding = "flat dose, not rounded"
             else:
-                rounded = self._round(computed)
+                rounded = round_dose(computed, self.bands)
                 rounding = self.rounding_text
             if step.max_dose_mg is not None and computed_unit == "mg" and rounded > step.max_dose_mg:
                 rounded = step.max_dose_mg
                 adjustments.append(f"capped at {step.max_dose_mg:g} mg per dose (label maximum)")
-            values["computed"] = round(computed, 2)
-            values["rounded"] = None if withheld else rounded
-            values["computed_unit"] = computed_unit
-            values["basis"] = basis
-            values["rounding"] = rounding
-        values["adjustments"] = adjustments
-        values["withheld"] = withheld
-        values["not_assessed"] = not_assessed
-        values["status"] = "not_assessed" if not_assessed else "adjusted" if adjustments else "standard"
-        return DoseLine.from_values(values)
+            computed = round(computed, 2)
+            if withheld:
+                rounded = None
+        return DoseLine(
+            drug=step.drug, schedule=schedule.id, schedule_label=schedule.label, dose=dose, unit=unit,
+            computed=computed, rounded=rounded, computed_unit=computed_unit, route=step.route,
+            frequency=frequency or step.frequency, days=days or step.days, infusion=step.infusion, basis=basis,
+            rounding=rounding, adjustments=adjustments, notes=line_notes, withheld=withheld,
+            status="not_assessed" if not_assessed else "adjusted" if adjustments else "standard",
+            not_assessed=not_assessed,
+        )
 
     def syringe(self, mcg: float) -> tuple[float, str]:
         """Nearest prefilled syringe; the deviation is stated when it exceeds the knowledge base's limit."""
@@ -395,11 +359,11 @@ class DoseCalculator:
         return amount, f"nearest amount the {made} mg tablets make: {amount:g} mg ({tablets}) (label, How Supplied)"
 
     # -- label adjustments -----------------------------------------------------------------------
-    def fludarabine(self, sp: _StepPlan) -> DoseLine:
-        step = sp.step
-        crcl = self.a.crcl_ml_min
+    def fludarabine(self, scheduled: ScheduledStep) -> DoseLine:
+        step = scheduled.step
+        crcl = self.assessment.crcl_ml_min
         if crcl is None:
-            return self.line(sp, not_assessed=["creatinine"], notes=[
+            return self.line(scheduled, not_assessed=["creatinine"], notes=[
                 "the fludarabine label reduces the dose at CrCl "
                 f"<{fludarabine_full_dose_from(self.params):g} mL/min and withholds it below "
                 f"{fludarabine_withheld_below(self.params):g}"
@@ -407,23 +371,23 @@ class DoseCalculator:
         band = fludarabine_band(self.params, crcl)
         shown = self.organ.shown["crcl"]
         if band.factor >= 1:
-            return self.line(sp)
+            return self.line(scheduled)
         if band.factor == 0:
-            return self.line(sp, adjustments=[f"{band.text}; {shown}"], withheld=True)
-        return self.line(sp, dose=round(step.dose * band.factor, 2),
+            return self.line(scheduled, adjustments=[f"{band.text}; {shown}"], withheld=True)
+        return self.line(scheduled, dose=round(step.dose * band.factor, 2),
                          adjustments=[f"{band.text}: {step.dose:g} → {step.dose * band.factor:g} mg/m²; {shown}"])
 
-    def ivosidenib(self, sp: _StepPlan) -> DoseLine:
+    def ivosidenib(self, scheduled: ScheduledStep) -> DoseLine:
         if not self.strong:
-            return self.line(sp)
+            return self.line(scheduled)
         reduced = self.params.ivosidenib_strong_cyp3a4_mg
-        return self.line(sp, dose=reduced, adjustments=[
-            f"strong CYP3A4 inhibitor ({self.inhibitor}): {sp.step.dose:g} → {reduced:g} mg once daily "
+        return self.line(scheduled, dose=reduced, adjustments=[
+            f"strong CYP3A4 inhibitor ({self.inhibitor}): {scheduled.step.dose:g} → {reduced:g} mg once daily "
             "(ivosidenib label)"
         ])
 
-    def revumenib(self, sp: _StepPlan) -> DoseLine:
-        weight = self.a.weight_kg
+    def revumenib(self, scheduled: ScheduledStep) -> DoseLine:
+        weight = self.assessment.weight_kg
         row = next(
             r for r in self.params.revumenib
             if r.strong_cyp3a4 == self.strong
@@ -433,35 +397,35 @@ class DoseCalculator:
         band = f"weight {_fmt(weight)} kg ({'≥' if row.weight_min_kg else '<'}40 kg)"
         inhib = f"strong CYP3A4 inhibitor ({self.inhibitor})" if self.strong else "no strong CYP3A4 inhibitor"
         text = f"revumenib label table: {band}, {inhib} → {row.dose:g} {row.unit} {row.frequency}"
-        if (row.dose, row.unit) == (sp.step.dose, sp.step.unit):
+        if (row.dose, row.unit) == (scheduled.step.dose, scheduled.step.unit):
             # The regimen's own dose: the table row is shown, but nothing was changed.
-            return self.line(sp, frequency=row.frequency, notes=[text])
-        return self.line(sp, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[text])
+            return self.line(scheduled, frequency=row.frequency, notes=[text])
+        return self.line(scheduled, dose=row.dose, unit=row.unit, frequency=row.frequency, adjustments=[text])
 
-    def venetoclax(self, sps: list[_StepPlan]) -> list[DoseLine]:
+    def venetoclax(self, group: list[ScheduledStep]) -> list[DoseLine]:
         if self.inhibitor == "none":
-            return [self.line(sp) for sp in sps]
-        steps = [sp.step for sp in sps]
+            return [self.line(scheduled) for scheduled in group]
+        steps = [scheduled.step for scheduled in group]
         row = next(r for r in self.params.venetoclax_inhibitors if r.inhibitor == self.inhibitor)
         regimen_doses = ", ".join(f"{s.dose:g} mg {s.days}" for s in steps)
         if row.factor is not None:
             return [
-                self.line(sp, dose=sp.step.dose * row.factor, adjustments=[
-                    f"{row.text}: {sp.step.dose:g} → {sp.step.dose * row.factor:g} mg; resume the prior dose 2–3 "
+                self.line(scheduled, dose=step.dose * row.factor, adjustments=[
+                    f"{row.text}: {step.dose:g} → {step.dose * row.factor:g} mg; resume the prior dose 2–3 "
                     "days after the inhibitor stops"
                 ])
-                for sp in sps
+                for scheduled, step in zip(group, steps, strict=True)
             ]
         first, last = _DAY_RANGE.match(steps[0].days), _DAY_RANGE.match(steps[-1].days)
         if len(steps) == 1 or not (first and last):
             # No ramp-up in this regimen (e.g. FLAG-IDA + venetoclax D1-7): the label's steady dose, in
             # words that describe no ramp-up.
             text = row.steady_text or row.text
-            return [self.line(sp, dose=row.steady_mg, adjustments=[
-                f"{text}; regimen dose without inhibitor: {regimen_doses}"]) for sp in sps]
+            return [self.line(scheduled, dose=row.steady_mg, adjustments=[
+                f"{text}; regimen dose without inhibitor: {regimen_doses}"]) for scheduled in group]
         adjustment = f"{row.text}; regimen dose without inhibitor: {regimen_doses}"
         end_day = int(last.group(2) or last.group(1))
-        template = sps[-1]
+        template = group[-1]
         lines = [
             self.line(template, dose=r.dose_mg, days=r.days, adjustments=[adjustment])
             for r in row.ramp_up
@@ -473,53 +437,29 @@ class DoseCalculator:
 
     # -- a whole regimen -------------------------------------------------------------------------
     def regimen(self, regimen: Regimen) -> list[DoseLine]:
+        """Every schedule's dose lines, each step through the label rule that adjusts it."""
         lines: list[DoseLine] = []
-        line = self.line
-        for kind, payload in _plan(regimen):
-            if kind == "plain":
-                lines.append(line(payload))
-            elif kind == "venetoclax":
-                lines.extend(self.venetoclax(payload))
-            elif kind == "fludarabine":
-                lines.append(self.fludarabine(payload))
-            elif kind == "ivosidenib":
-                lines.append(self.ivosidenib(payload))
-            else:
-                lines.append(self.revumenib(payload))
+        for schedule in regimen.schedules:
+            # Venetoclax steps are dosed together: an inhibitor can turn them into one ramp-up.
+            venetoclax = [ScheduledStep(schedule, step) for step in schedule.steps
+                          if "venetoclax-cyp3a4" in step.adjustments]
+            for step in schedule.steps:
+                scheduled = ScheduledStep(schedule, step)
+                if "venetoclax-cyp3a4" in step.adjustments:
+                    if step is venetoclax[0].step:
+                        lines.extend(self.venetoclax(venetoclax))
+                elif "fludarabine-renal" in step.adjustments:
+                    lines.append(self.fludarabine(scheduled))
+                elif "ivosidenib-strong-cyp3a4" in step.adjustments:
+                    lines.append(self.ivosidenib(scheduled))
+                elif "revumenib-weight-cyp3a4" in step.adjustments:
+                    lines.append(self.revumenib(scheduled))
+                else:
+                    lines.append(self.line(scheduled))
         return lines
-
-
-_PLANS = IdentityMemo(max_entries=256)
-_HOOKS = (("fludarabine-renal", "fludarabine"), ("ivosidenib-strong-cyp3a4", "ivosidenib"),
-          ("revumenib-weight-cyp3a4", "revumenib"))
-
-
-def _plan(regimen: Regimen) -> list:
-    """Per regimen, once: each step paired with the label rule that adjusts it (venetoclax steps grouped)."""
-    return _PLANS.get(regimen, lambda: _build_plan(regimen))
-
-
-def _build_plan(regimen: Regimen) -> list:
-    plan: list = []
-    for schedule in regimen.schedules:
-        ven = [_StepPlan(s, schedule) for s in schedule.steps if "venetoclax-cyp3a4" in s.adjustments]
-        for step in schedule.steps:
-            if "venetoclax-cyp3a4" in step.adjustments:
-                if step is ven[0].step:
-                    plan.append(("venetoclax", ven))
-                continue
-            kind = next((k for hook, k in _HOOKS if hook in step.adjustments), "plain")
-            plan.append((kind, _StepPlan(step, schedule)))
-    return plan
 
 
 def regimen_doses(*, regimen: Regimen, workup: Workup, assessment: Assessment, kb: KnowledgeBase,
                   config: DosingConfig | None = None) -> list[DoseLine]:
     """The patient's dose lines for every schedule and step of a regimen."""
     return DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config or DosingConfig()).regimen(regimen)
-
-
-def doses_for_all(*, regimens, workup: Workup, assessment: Assessment, kb: KnowledgeBase,
-                  config: DosingConfig | None = None) -> dict[str, list[DoseLine]]:
-    engine = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config or DosingConfig())
-    return {r.id: engine.regimen(r) for r in regimens}

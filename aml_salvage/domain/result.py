@@ -2,8 +2,7 @@
 
 Fields may be added to the contract but never renamed or removed; the added ones here carry the
 detail a clinician needs to check a recommendation (rule ids, attribution, dose basis, sources).
-The engine builds these with ``model_construct`` (its inputs are already validated), so building a
-result costs no second validation.
+The engine builds them with ordinary validation, so a missing or mistyped field fails where it is made.
 """
 
 from __future__ import annotations
@@ -22,44 +21,8 @@ TIER_LABELS = {
 }
 
 
-# The slot setters of pydantic's BaseModel, bound once: what object.__setattr__ does, without its lookup.
-# BaseModel has no __new__ of its own: object.__new__ is what cls.__new__ finds, through the metaclass; should
-# a pydantic release add one, use it.
-_new = object.__new__ if "__new__" not in vars(BaseModel) else (lambda cls: cls.__new__(cls))
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @classmethod
-    def build(cls, **values):
-        """Construct from values the engine has already validated or computed.
-
-        ``model_construct`` costs ~10 µs (it walks every field for defaults); the engine builds
-        ~100 objects per result, so this sets the instance state directly, as model_construct does
-        for a complete set of fields. Every field must be given. A test re-validates whole results
-        (``ConsultResult.model_validate(result.model_dump())``) so a missing or mistyped field fails.
-        """
-        return cls.from_values(values)
-
-    @classmethod
-    def from_values(cls, values: dict):
-        """``build`` from a dict the caller hands over (it becomes the instance's ``__dict__``)."""
-        obj = _new(cls)
-        _set_dict(obj, values)
-        _set_fields_set(obj, cls.__pydantic_fields_set_all__)
-        _set_extra(obj, None)
-        _set_private(obj, None)
-        return obj
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs):
-        super().__pydantic_init_subclass__(**kwargs)
-        cls.__pydantic_fields_set_all__ = set(cls.model_fields)
 
 
 class EpiResult(_Out):
