@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from . import services
 from .audit import audit_csv_lines, audit_events, audit_record
 from .models import AuditEvent, Consult, KnowledgeBaseEntry
-from .views.regimens import JURISDICTION_LABELS, regimens_by_kind
+from .presentation import regimens_by_kind
 
 
 class ReadOnlyStaffAdmin(admin.ModelAdmin):
@@ -69,7 +69,6 @@ class ConsultAdmin(ReadOnlyStaffAdmin):
             queryset = queryset.defer("workup", "result")  # the list shows neither; a result is ~170 KB
         return queryset
 
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         consult = response.context_data.get("original") if hasattr(response, "context_data") else None
@@ -105,7 +104,6 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("consult__workup", "consult__result")
 
-
     @admin.display(description="consult", ordering="consult")
     def consult_link(self, obj):
         return format_html("Consult {}", obj.consult_id)
@@ -135,7 +133,6 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
 class KnowledgeBaseAdmin(ReadOnlyStaffAdmin):
     """The loaded knowledge base, read-only: regimens, references, warnings and rules."""
 
-
     def changelist_view(self, request, extra_context=None):
         kb = services.knowledge_get()
         context = {
@@ -144,7 +141,6 @@ class KnowledgeBaseAdmin(ReadOnlyStaffAdmin):
             "opts": self.model._meta,
             "kb": kb,
             "groups": regimens_by_kind(kb),
-            "jurisdiction_labels": JURISDICTION_LABELS,
             "references": sorted(kb.references.values(), key=lambda r: r.id),
             "warnings": sorted(kb.warnings.values(), key=lambda w: w.id),
             "rules": sorted(kb.rules.values(), key=lambda r: r.id),

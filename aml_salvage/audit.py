@@ -1,8 +1,9 @@
 """The audit trail: who created, viewed, revised, printed or exported which consult, and when.
 
 Append-only (the model and database triggers refuse changes). Events hold the user, the consult id, the
-action and the time: no patient data. Views call ``audit_record``; staff read the trail in the admin and
-export it as CSV (``audit_csv_lines``).
+action and the time: no patient data. The services that save and print consults record their own events
+(``consults.consult_create``, ``consults.consult_print``); the views and the admin record 'viewed'. Staff
+read the trail in the admin and export it as CSV (``audit_csv_lines``).
 """
 
 from __future__ import annotations

@@ -1,22 +1,30 @@
-"""Saving and finding consults: the service views call (keyword-only, <noun>_<verb>).
+"""Saving, printing and finding consults: the services views call (keyword-only, <noun>_<verb>).
 
 Who sees what: a consult is visible to its author and to the members of its care team (a Django group),
 and to no one else. A clinician without a team cannot save. Error messages are module constants that
 the tests reuse.
+
+The services own their side effects: ``consult_create`` stores the consult and its audit events in one
+transaction, ``consult_print`` records each print. Display code (presentation, templates) is not imported
+here; only ``consult_print`` reaches the PDF renderer, because printing is its job.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+import hashlib
+from dataclasses import asdict, dataclass
 
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from . import services
+from .audit import audit_record
 from .domain.result import ConsultResult
 from .domain.workup import Workup
 from .models import PATIENT_IDENTIFIER_MAX, Consult, patient_identifier_validator
-from .presentation import ConsultMeta
 
 MSG_NO_TEAM = (
     "your account belongs to no care team, so the consult cannot be saved: ask an administrator to add you "
@@ -29,6 +37,10 @@ MSG_OVERRIDE_REASON = (
     "required: {name} is {tier} for this workup, not preferred — record why you chose it (override reason)"
 )
 MSG_IDENTIFIER_TOO_LONG = f"at most {PATIENT_IDENTIFIER_MAX} characters"
+MSG_REVISION_NOT_VISIBLE = "the consult being revised is not visible to you"
+
+# A printed PDF is kept this long, keyed by a hash of the HTML it is made from (see consult_print).
+PRINT_CACHE_SECONDS = 24 * 3600
 
 
 class ConsultInvalid(Exception):
@@ -69,6 +81,7 @@ def consult_search(*, user, query: str = "") -> QuerySet[Consult]:
     return consults.order_by("-created_at", "-id")
 
 
+@transaction.atomic
 def consult_create(
     *,
     author,
@@ -81,7 +94,10 @@ def consult_create(
     revision_of: Consult | None = None,
     team: Group | None = None,
 ) -> Consult:
-    """Store an immutable snapshot of the workup, the full result and the knowledge-base version.
+    """Store an immutable snapshot of the workup, the full result and the knowledge-base version, and
+    record it in the audit trail: 'created' on the new consult and, for a revision, 'revised' on the
+    original. One transaction: the consult and its events are stored together or not at all (the
+    checks read the author's teams in it too, so they hold when the rows are written).
 
     Raises ConsultInvalid naming each field at fault: no team, no or unknown chosen option, a
     non-preferred choice without an override reason, a malformed identifier.
@@ -116,7 +132,7 @@ def consult_create(
         )
 
     if revision_of is not None and not consult_visible_to(user=author).filter(pk=revision_of.pk).exists():
-        errors.setdefault("", []).append("the consult being revised is not visible to you")
+        errors.setdefault("", []).append(MSG_REVISION_NOT_VISIBLE)
 
     if errors:
         raise ConsultInvalid(errors)
@@ -135,6 +151,9 @@ def consult_create(
         revision_of=revision_of,
     )
     consult.save()
+    audit_record(consult=consult, user=author, action="created")
+    if revision_of is not None:
+        audit_record(consult=revision_of, user=author, action="revised")
     return consult
 
 
@@ -143,21 +162,31 @@ def consult_result(*, consult: Consult) -> ConsultResult:
     return ConsultResult.model_validate(consult.result)
 
 
-def consult_meta(*, consult: Consult) -> ConsultMeta:
-    """Header and footer facts of a saved consult, for its page and its PDF."""
-    result = consult.result
-    chosen = next((o for o in result.get("options", []) if o.get("id") == consult.chosen_option_id), None)
-    patient = consult.workup.get("patient", {})
+@dataclass(frozen=True)
+class ConsultFacts:
+    """Who saved a consult, for which patient, and what was chosen and why: what its page and its
+    printout head with. The display layer adds the rest (institution, times, age and sex)."""
+
+    consult_id: int
+    revision_of: int | None
+    patient_identifier: str | None  # MRN or initials; never a name
+    clinician: str  # the author's full name, or their username without one
+    chosen_option_id: str
+    chosen_option_name: str
+    chosen_option_tier: str
+    override_reason: str | None
+    notes: str | None
+
+
+def consult_facts(*, consult: Consult) -> ConsultFacts:
+    """The facts of a saved consult, as stored (the chosen option's name from the stored result)."""
+    chosen = next((o for o in consult.result.get("options", []) if o.get("id") == consult.chosen_option_id), None)
     author = consult.author
-    return ConsultMeta(
-        institution=settings.AML_SALVAGE_INSTITUTION,
-        generated_at=timezone.localtime(consult.created_at).isoformat(timespec="minutes"),
-        patient_identifier=consult.patient_identifier or None,
-        age_years=patient.get("age_years"),
-        sex=patient.get("sex"),
-        clinician=author.get_full_name() or author.get_username(),
+    return ConsultFacts(
         consult_id=consult.pk,
         revision_of=consult.revision_of_id,
+        patient_identifier=consult.patient_identifier or None,
+        clinician=author.get_full_name() or author.get_username(),
         chosen_option_id=consult.chosen_option_id,
         chosen_option_name=chosen.get("name") if chosen else consult.chosen_option_id,
         chosen_option_tier=consult.chosen_option_tier,
@@ -165,3 +194,32 @@ def consult_meta(*, consult: Consult) -> ConsultMeta:
         notes=consult.notes or None,
     )
 
+
+def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
+    """The printable summary of a saved consult: PDF bytes, or with ``as_html`` the UTF-8 HTML it is
+    made from (for checking in a browser). Each print is recorded as 'printed' for ``user``, once the
+    document exists. The caller has checked that ``user`` may see the consult.
+
+    The HTML is rendered each time (a small fraction of the cost of a PDF). The PDF is made from that
+    HTML, which carries its stylesheet inline and loads nothing else, so it is cached under a hash of
+    the HTML: a change to anything the summary shows (the template, the institution, the paper size,
+    the time zone) makes a new key, and a cached PDF is never one the current HTML would not produce.
+    """
+    # Imported here: printing is the one service that needs the renderer, and saving or finding
+    # consults should not load WeasyPrint.
+    from . import pdf
+
+    workup = services.workup_parse(data=consult.workup)
+    facts = asdict(consult_facts(consult=consult))
+    meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
+    html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta)
+    if as_html:
+        document = html.encode()
+    else:
+        key = "consult-pdf:" + hashlib.sha256(html.encode()).hexdigest()
+        document = cache.get(key)
+        if document is None:
+            document = pdf.render_consult_pdf(html=html)
+            cache.set(key, document, timeout=PRINT_CACHE_SECONDS)
+    audit_record(consult=consult, user=user, action="printed")
+    return document

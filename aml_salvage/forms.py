@@ -35,37 +35,16 @@ from .domain.workup import (
     Workup,
 )
 from .models import PATIENT_IDENTIFIER_MAX
+from .presentation import labels
 
-# Words for the contract's enumerations. Every value of each Literal must have one (tested).
-CHOICE_LABELS: dict[str, str] = {
-    "female": "Female", "male": "Male",
-    "curative": "Curative", "disease_control": "Disease control", "comfort": "Comfort care",
-    "relapse": "Hematologic relapse", "primary_refractory": "Primary refractory",
-    "mrd_relapse": "MRD relapse (molecular or flow, <5% blasts)",
-    "favorable": "Favorable", "intermediate": "Intermediate", "adverse": "Adverse",
-    "inv16_t16_16": "inv(16) / t(16;16)", "t8_21": "t(8;21)", "other": "Other",
-    "CA": "Canada", "US": "United States",
-    "none": "None", "posaconazole": "Posaconazole", "strong": "Other strong CYP3A4 inhibitor",
-    "moderate": "Moderate CYP3A4 inhibitor", "pgp": "P-gp inhibitor",
-    "mosteller": "Mosteller", "dubois": "DuBois",
-    "umol/L": "µmol/L", "mg/dL": "mg/dL",
-    "A": "Class A", "B": "Class B", "C": "Class C",
-    "auto": "Automatic", "actual": "Actual body weight",
-    "ideal": "Ideal body weight", "adjusted": "Adjusted body weight",
-    "flt3_itd": "FLT3-ITD", "flt3_tkd": "FLT3-TKD", "idh1": "IDH1", "idh2": "IDH2", "npm1": "NPM1",
-    "kmt2a_rearranged": "KMT2A-r", "tp53": "TP53", "cd33_positive": "CD33",
-}
-ECOG_LABELS = {
-    0: "0 — fully active", 1: "1 — restricted in strenuous activity", 2: "2 — ambulatory, self-care",
-    3: "3 — limited self-care", 4: "4 — completely disabled",
-}
 BLANK_CHOOSE = "— choose —"
 BLANK_NOT_RECORDED = "Not recorded"
 _YES_NO = {"yes": True, "no": False}
 
 
-def _choices(literal, blank: str | None = None) -> list[tuple[str, str]]:
-    values = [(v, CHOICE_LABELS[v]) for v in get_args(literal)]
+def _choices(literal, words: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
+    """The Literal's values with their words from the one vocabulary (presentation.labels)."""
+    values = [(v, words[v]) for v in get_args(literal)]
     return ([("", blank)] if blank is not None else []) + values
 
 
@@ -229,33 +208,37 @@ class WorkupForm(forms.Form):
     # --- patient -------------------------------------------------------------------------------
     age_years = forms.IntegerField(label="Age", help_text="years", widget=_number(
         L.AGE_MIN_YEARS, L.AGE_MAX_YEARS, step="1"))
-    sex = forms.ChoiceField(label="Sex", choices=_choices(Sex, BLANK_CHOOSE), help_text="for Cockcroft–Gault")
+    sex = forms.ChoiceField(label="Sex", choices=_choices(Sex, labels.SEX, BLANK_CHOOSE),
+                            help_text="for Cockcroft–Gault")
     height_cm = forms.FloatField(label="Height", help_text="cm", widget=_number(L.HEIGHT_MIN_CM, L.HEIGHT_MAX_CM))
     weight_kg = forms.FloatField(label="Weight", help_text="kg, actual body weight",
                                  widget=_number(L.WEIGHT_MIN_KG, L.WEIGHT_MAX_KG))
-    bsa_formula = forms.ChoiceField(label="BSA formula", choices=_choices(BsaFormula), initial="mosteller")
+    bsa_formula = forms.ChoiceField(label="BSA formula", choices=_choices(BsaFormula, labels.BSA_FORMULA),
+                                    initial="mosteller")
     ecog = forms.TypedChoiceField(
         label="ECOG performance status", coerce=int, empty_value=None,
-        choices=[("", BLANK_CHOOSE)] + [(str(k), v) for k, v in ECOG_LABELS.items()],
+        choices=[("", BLANK_CHOOSE)] + [(str(k), v) for k, v in labels.ECOG.items()],
     )
     creatinine_value = forms.FloatField(label="Serum creatinine", required=False,
                                         help_text="optional; without it renal adjustments are not assessed",
                                         widget=_number(0))
-    creatinine_unit = forms.ChoiceField(label="Creatinine unit", choices=_choices(CreatinineUnit),
+    creatinine_unit = forms.ChoiceField(label="Creatinine unit", choices=_choices(CreatinineUnit, labels.LAB_UNIT),
                                         initial="umol/L")
     fit_for_intensive_chemo = YesNoField(label="Fit for intensive chemotherapy", help_text="your judgement")
-    goals_of_care = forms.ChoiceField(label="Goals of care", choices=_choices(GoalsOfCare, BLANK_CHOOSE))
+    goals_of_care = forms.ChoiceField(label="Goals of care",
+                                      choices=_choices(GoalsOfCare, labels.GOALS_OF_CARE, BLANK_CHOOSE))
 
     # --- organ function ---------------------------------------------------------------------------
     bilirubin_value = forms.FloatField(label="Total bilirubin", required=False,
                                        help_text="optional; without it hepatic adjustments are not assessed",
                                        widget=_number(0))
-    bilirubin_unit = forms.ChoiceField(label="Bilirubin unit", choices=_choices(BilirubinUnit), initial="umol/L")
+    bilirubin_unit = forms.ChoiceField(label="Bilirubin unit", choices=_choices(BilirubinUnit, labels.LAB_UNIT),
+                                       initial="umol/L")
     child_pugh = forms.ChoiceField(label="Child-Pugh class", required=False,
-                                   choices=_choices(ChildPugh, BLANK_NOT_RECORDED),
+                                   choices=_choices(ChildPugh, labels.CHILD_PUGH, BLANK_NOT_RECORDED),
                                    help_text="where a label uses it (e.g. venetoclax)")
     crcl_weight = forms.ChoiceField(
-        label="Body weight for CrCl", choices=_choices(CrclWeight), initial="auto",
+        label="Body weight for CrCl", choices=_choices(CrclWeight, labels.CRCL_WEIGHT), initial="auto",
         help_text="Cockcroft–Gault; automatic does not use actual weight in obesity")
 
     # --- heart --------------------------------------------------------------------------------------
@@ -280,7 +263,7 @@ class WorkupForm(forms.Form):
                                                 help_text="despite treatment; tick active infection too")
 
     # --- disease -------------------------------------------------------------------------------
-    disease_status = forms.ChoiceField(label="Disease status", choices=_choices(DiseaseStatus),
+    disease_status = forms.ChoiceField(label="Disease status", choices=_choices(DiseaseStatus, labels.DISEASE_STATUS),
                                        initial="relapse")
     relapse_number = forms.IntegerField(label="Relapse number", required=False, initial=1,
                                         help_text="1 = first relapse; empty if primary refractory",
@@ -315,38 +298,39 @@ class WorkupForm(forms.Form):
     tp53 = forms.BooleanField(label="TP53", required=False)
     cd33_positive = TriStateField(label="CD33 on blasts", yes="Positive", no="Negative")
     eln2022_risk = forms.ChoiceField(label="ELN 2022 risk", required=False,
-                                     choices=_choices(ElnRisk, BLANK_NOT_RECORDED))
+                                     choices=_choices(ElnRisk, labels.ELN_RISK, BLANK_NOT_RECORDED))
     diagnosis_cytogenetics = forms.ChoiceField(label="Cytogenetics at diagnosis", required=False,
-                                               choices=_choices(DiagnosisCytogenetics, BLANK_NOT_RECORDED),
+                                               choices=_choices(DiagnosisCytogenetics, labels.CYTOGENETICS,
+                                                                BLANK_NOT_RECORDED),
                                                help_text="for the EPI")
     other_mutations = forms.CharField(label="Other mutations", required=False, max_length=1000,
                                       help_text="gene symbols, comma-separated (e.g. DNMT3A, WT1)")
     # "FLT3-ITD awaited": a pending box never shares its name with the result box above it.
     genetics_pending = forms.MultipleChoiceField(
         label="Result awaited", required=False,
-        choices=[(value, f"{label} awaited") for value, label in _choices(PendingGene)],
+        choices=[(value, f"{label} awaited") for value, label in _choices(PendingGene, labels.GENE)],
         widget=forms.CheckboxSelectMultiple)
 
     # --- prior therapy ------------------------------------------------------------------------------
-    prior_intensive_chemo = forms.BooleanField(label="Intensive chemotherapy", required=False)
-    prior_hma = forms.BooleanField(label="Hypomethylating agent", required=False)
-    prior_venetoclax = forms.BooleanField(label="Venetoclax", required=False)
-    prior_venetoclax_failure = forms.BooleanField(label="Relapsed on / refractory to venetoclax", required=False)
-    prior_gilteritinib = forms.BooleanField(label="Gilteritinib", required=False)
-    prior_other_flt3_inhibitor = forms.BooleanField(label="Other FLT3 inhibitor", required=False)
-    prior_idh_inhibitor = forms.BooleanField(label="IDH inhibitor", required=False)
-    prior_menin_inhibitor = forms.BooleanField(label="Menin inhibitor", required=False)
-    prior_gemtuzumab = forms.BooleanField(label="Gemtuzumab ozogamicin", required=False)
+    prior_intensive_chemo = forms.BooleanField(label=labels.PRIOR_THERAPY["intensive_chemo"], required=False)
+    prior_hma = forms.BooleanField(label=labels.PRIOR_THERAPY["hma"], required=False)
+    prior_venetoclax = forms.BooleanField(label=labels.PRIOR_THERAPY["venetoclax"], required=False)
+    prior_venetoclax_failure = forms.BooleanField(label=labels.PRIOR_THERAPY["venetoclax_failure"], required=False)
+    prior_gilteritinib = forms.BooleanField(label=labels.PRIOR_THERAPY["gilteritinib"], required=False)
+    prior_other_flt3_inhibitor = forms.BooleanField(label=labels.PRIOR_THERAPY["other_flt3_inhibitor"], required=False)
+    prior_idh_inhibitor = forms.BooleanField(label=labels.PRIOR_THERAPY["idh_inhibitor"], required=False)
+    prior_menin_inhibitor = forms.BooleanField(label=labels.PRIOR_THERAPY["menin_inhibitor"], required=False)
+    prior_gemtuzumab = forms.BooleanField(label=labels.PRIOR_THERAPY["gemtuzumab"], required=False)
 
     # --- transplant ---------------------------------------------------------------------------------
-    transplant_candidate = TriStateField(label="Transplant candidate", unknown="Uncertain")
-    donor_available = TriStateField(label="Donor available", unknown="Unknown / search under way")
+    transplant_candidate = TriStateField(label="Transplant candidate", unknown=labels.HCT_CANDIDATE_UNKNOWN)
+    donor_available = TriStateField(label="Donor available", unknown=labels.DONOR_UNKNOWN)
 
     # --- context ------------------------------------------------------------------------------------
-    jurisdiction = forms.ChoiceField(label="Jurisdiction", choices=_choices(Jurisdiction),
+    jurisdiction = forms.ChoiceField(label="Jurisdiction", choices=_choices(Jurisdiction, labels.JURISDICTION),
                                      help_text="drug availability")
     cyp3a4_inhibitor = forms.ChoiceField(label="Concomitant CYP3A4 / P-gp inhibitor",
-                                         choices=_choices(Cyp3a4Inhibitor), initial="none",
+                                         choices=_choices(Cyp3a4Inhibitor, labels.CYP3A4_INHIBITOR), initial="none",
                                          help_text="e.g. azole prophylaxis; adjusts venetoclax and others")
     clinical_trial_available = forms.BooleanField(label="Clinical trial available", required=False)
 
@@ -442,9 +426,6 @@ class WorkupForm(forms.Form):
                 beside[name] = list(messages)
         return beside, pending
 
-    def field_labels(self) -> dict[str, str]:
-        return {name: str(field.label) for name, field in self.fields.items()}
-
 
 class _SharedFields(dict):
     """WorkupForm's fields, shared by every form instead of deep-copied for each (Django's default costs about
@@ -525,77 +506,6 @@ def form_data_from_workup(workup: dict) -> dict[str, str | list[str]]:
         else:
             data[name] = "" if value is None else _as_text(value)
     return data
-
-
-# Units appended to numbers in the read-only summary of a saved workup.
-SUMMARY_UNITS = {
-    "age_years": "years", "height_cm": "cm", "weight_kg": "kg", "cr1_duration_months": "months",
-    "months_since_hct": "months", "marrow_blasts_pct": "%", "wbc_10e9_per_l": "×10⁹/L",
-    "lvef_pct": "%", "qtcf_ms": "ms",
-}
-NOT_RECORDED = "not recorded"
-NOT_ENTERED = "not entered"  # an optional Contract v2 input left empty (what the result does then is on it)
-# The optional inputs of Contract v2, summarised as "not entered" when absent (v1 consults included).
-V2_INPUTS = frozenset({"creatinine_value", "bilirubin_value", "child_pugh", "crcl_weight", "lvef_pct", "qtcf_ms",
-                       *ANTHRACYCLINE_FIELDS})
-ANTHRACYCLINES_LABEL = "Prior anthracyclines, cumulative"
-AWAITED = "result awaited"
-
-
-def _summary_text(name: str, field: forms.Field, value: Any, absent: str = NOT_RECORDED) -> str:
-    if isinstance(field, forms.BooleanField):
-        return "yes" if value else "no"
-    if isinstance(field, forms.MultipleChoiceField):
-        return ", ".join(CHOICE_LABELS.get(v, str(v)) for v in value) if value else "none"
-    if isinstance(field, forms.ChoiceField):
-        if isinstance(field, (TriStateField, YesNoField)):
-            key = {True: "yes", False: "no"}.get(value, "unknown")
-        else:
-            key = "" if value is None else str(value)
-        return dict(field.choices).get(key, absent) if key else absent
-    if value is None or value == "" or value == []:
-        return absent
-    if isinstance(value, list):
-        return ", ".join(value)
-    unit = SUMMARY_UNITS.get(name)
-    return _as_text(value) + (f" {unit}" if unit else "")
-
-
-def _anthracyclines_text(doses: Any) -> str:
-    """'daunorubicin 270 mg/m², idarubicin 36 mg/m²'; 'none' when every agent is 0; not entered when unknown."""
-    if not isinstance(doses, dict):
-        return NOT_ENTERED
-    given = [f"{agent} {_as_text(dose)} mg/m²" for agent, dose in doses.items() if dose]
-    return ", ".join(given) if given else "none (0 mg/m² of each)"
-
-
-def workup_summary(workup: dict) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The saved workup in the form's words, section by section (for the read-only consult page). A gene
-    whose result is awaited reads "result awaited", not "no"."""
-    form = WorkupForm()
-    pending = set(_get_path(workup, FIELD_PATHS["genetics_pending"]) or ())
-    measurements = {value: path for value, _unit, path in MEASUREMENTS}
-    sections = []
-    for section in SECTIONS:
-        rows = []
-        for name in section.fields:
-            field = form.fields[name]
-            if name in measurements:
-                m = _get_path(workup, measurements[name])
-                text = f"{_as_text(m['value'])} {CHOICE_LABELS[m['unit']]}" if isinstance(m, dict) else NOT_ENTERED
-            elif name in ANTHRACYCLINE_FIELDS:
-                if rows and rows[-1][0] == ANTHRACYCLINES_LABEL:
-                    continue  # the five agents read as one row
-                rows.append((ANTHRACYCLINES_LABEL, _anthracyclines_text(_get_path(workup, ANTHRACYCLINE_PATH))))
-                continue
-            elif name in pending:
-                text = AWAITED
-            else:
-                absent = NOT_ENTERED if name in V2_INPUTS else NOT_RECORDED
-                text = _summary_text(name, field, _get_path(workup, FIELD_PATHS[name]), absent)
-            rows.append((str(field.label), text))
-        sections.append((section.title, rows))
-    return sections
 
 
 class ConsultSaveForm(forms.Form):

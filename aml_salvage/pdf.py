@@ -22,17 +22,30 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from weasyprint import CSS, HTML
+from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .domain.result import TIER_LABELS, ConsultResult, OptionResult, ReferenceOut, WarningOut
+from . import services
+from .domain.result import ConsultResult, OptionResult, ReferenceOut, WarningOut
 from .domain.workup import Workup
-from .presentation import ConsultMeta, consult_present, dose_lines_display, unit_label, workup_rows, workup_sections
+from .presentation import (
+    ConsultMeta,
+    DoseTable,
+    OptionView,
+    consult_view,
+    dose_table,
+    labels,
+    references_cited,
+    result_parameters,
+    rounding_statements,
+    shared_rounding,
+    view_context,
+)
 
 __all__ = [
     "PAPER_SIZES", "URLRefused", "StaticOnlyFetcher", "render_consult_html",
-    "render_consult_pdf", "consult_pdf", "consult_meta_build", "static_root", "paper_size", "font_config",
+    "render_consult_pdf", "consult_meta_build", "static_root", "paper_size", "font_config",
 ]
 
 TEMPLATE = "print/consult.html"
@@ -92,6 +105,7 @@ class PrintedWarning:
 @dataclass(frozen=True)
 class PrintedOption:
     option: OptionResult
+    doses: DoseTable | None
     detailed: bool  # evidence, dose table and warnings printed in full
     chosen: bool
     warning_numbers: list[int]
@@ -139,60 +153,23 @@ class DoseLegend:
     """What every printed dose table shares, stated once above them instead of on every line."""
 
     basis: str | None  # the patient's dosing basis, when identical for all printed options
-    rounding: list[tuple[str, str]]  # (unit label, rounding rule) factored out of the lines
+    rounding: list[tuple[str, str]]  # (which lines, rounding rule) taken off the lines
 
 
-def _short_basis(line, assessment_bsa: str) -> str:
-    """The per-line basis on paper when the legend above states the full one (height, weight, BSA,
-    formula): the quantity the line was computed from, with its value."""
-    if line.unit == "mg/m2":
-        return f"BSA {assessment_bsa} m²"
-    if line.unit in ("mg", "mcg"):
-        return "flat dose"
-    return line.basis  # weight-based: 'actual body weight 60 kg' is already short
-
-
-def _dedupe_lines(lines, shared_rounding: dict, short_bsa: str | None = None) -> list:
-    """Display copies of one option's dose lines with repeated words taken off.
-
-    The rounding rule goes to the legend when every printed line in that unit shares it. On
-    consecutive lines of the same drug and schedule (a venetoclax ramp-up), identical adjustments
-    and footnotes are printed on the first line and referred to on the next ones, as on the screen
-    (presentation.dose_lines_display), so each adjustment stays named on every line.
-    """
-    out = []
-    for line in dose_lines_display(lines):
-        update = {}
-        if short_bsa is not None and line.unit in ("mg/m2", "mg", "mcg") and not (
-                line.unit == "mg/m2" and line.adjustments):
-            update["basis"] = _short_basis(line, short_bsa)
-        if shared_rounding.get(line.unit or "") == line.rounding:
-            update["rounding"] = None
-        out.append(line.model_copy(update=update) if update else line)
-    return out
-
-
-def _factor_doses(options: list[OptionResult]) -> tuple[dict[str, OptionResult], DoseLegend]:
-    """Display copies of the options with the repeated rounding rule taken off each dose line.
-
-    A rule is taken off only when every printed line in that unit has the very same rule, so the
-    legend ('mg/m² doses: nearest 1 mg below 100 mg, ...') reads back without ambiguity; a line with
-    any other rule keeps it. Nothing is recomputed: the lines are the engine's, minus repeated words.
-    """
-    by_unit: dict[str, set[str | None]] = {}
-    for o in options:
-        for line in o.doses:
-            by_unit.setdefault(line.unit or "", set()).add(line.rounding)
-    shared = {unit: next(iter(rules)) for unit, rules in by_unit.items() if len(rules) == 1 and None not in rules}
+def _printed_doses(options: list[OptionResult]) -> tuple[dict[str, DoseTable | None], DoseLegend]:
+    """The printed options' dose tables (presentation.dose_table) with what they share stated once, in the
+    legend: the rounding rule of each unit whose lines all share it, and the dosing basis when every option
+    has the same; then each line names only the quantity it was computed from ('BSA 1.82 m²', 'flat dose')."""
+    rounding = shared_rounding(line for o in options for line in o.doses)
     bases = {o.dosing_basis.text for o in options if o.doses and o.dosing_basis}
     bsa_used = {f"{o.dosing_basis.bsa_used_m2:.2f}" for o in options if o.doses and o.dosing_basis}
-    short_bsa = next(iter(bsa_used)) if len(bases) == 1 and len(bsa_used) == 1 else None
-    copies = {o.id: o.model_copy(update={"doses": _dedupe_lines(o.doses, shared, short_bsa)}) for o in options}
-    legend = DoseLegend(
-        basis=next(iter(bases)) if len(bases) == 1 else None,
-        rounding=[(f"{unit_label(u)} doses" if u else "Doses", rule) for u, rule in shared.items()],
-    )
-    return copies, legend
+    short_basis = None
+    if len(bases) == 1 and len(bsa_used) == 1:
+        short_basis = {"mg/m2": f"BSA {next(iter(bsa_used))} m²", "mg": "flat dose", "mcg": "flat dose"}
+    tables = {o.id: dose_table(o, rounding_stated=rounding, short_basis=short_basis) for o in options}
+    legend = DoseLegend(basis=next(iter(bases)) if len(bases) == 1 else None,
+                        rounding=rounding_statements(rounding))
+    return tables, legend
 
 
 NEWLY_DIAGNOSED_OMITTED = (
@@ -215,18 +192,19 @@ def _paper_evidence(option: OptionResult, *, chosen: bool) -> OptionResult:
                                      else note})
 
 
-def _printed_tiers(tier_groups, *, chosen_id: str | None) -> tuple[list[PrintedTier], list[PrintedWarning],
-                                                                   DoseLegend]:
-    """consult_present's tier groups, each option marked for full or compact printing. The chosen
-    option is always printed in full, whatever its tier."""
-    detailed = [o for g in tier_groups for o in g.options if g.tier in DETAILED_TIERS or o.id == chosen_id]
+def _printed_tiers(cards: list[OptionView], tier_groups, *, chosen_id: str | None) -> tuple[
+        list[PrintedTier], list[PrintedWarning], DoseLegend]:
+    """The model's tier groups, each option marked for full or compact printing. The chosen option is always
+    printed in full, whatever its tier."""
+    detailed = [c.option for c in cards if c.option.tier in DETAILED_TIERS or c.option.id == chosen_id]
     warnings, numbers = _warnings_index(detailed)
-    copies, legend = _factor_doses(detailed)
-    copies = {oid: _paper_evidence(o, chosen=oid == chosen_id) for oid, o in copies.items()}
+    tables, legend = _printed_doses(detailed)
+    copies = {o.id: _paper_evidence(o, chosen=o.id == chosen_id) for o in detailed}
     tiers = []
     for g in tier_groups:
-        printed = [PrintedOption(option=copies.get(o.id, o), detailed=o.id in copies, chosen=o.id == chosen_id,
-                                 warning_numbers=sorted(numbers.get(o.id, []))) for o in g.options]
+        printed = [PrintedOption(option=copies.get(c.option.id, c.option), doses=tables.get(c.option.id),
+                                 detailed=c.option.id in copies, chosen=c.option.id == chosen_id,
+                                 warning_numbers=sorted(numbers.get(c.option.id, []))) for c in g.options]
         tiers.append(PrintedTier(tier=g.tier, label=g.label, description=g.description,
                                  detailed=[p for p in printed if p.detailed],
                                  compact=[p for p in printed if not p.detailed]))
@@ -254,7 +232,7 @@ def _printed_references(result: ConsultResult, tiers: list[PrintedTier],
                 cited.update(o.availability_detail.sources)
     for pw in warnings:
         cited.update(pw.warning.sources)
-    return [r for r in result.references if r.id in cited]
+    return references_cited(result, cited)
 
 
 def _local_datetime(iso: str) -> str:
@@ -291,15 +269,15 @@ def print_css() -> str:
 
 def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultMeta,
                         paper: str | None = None) -> str:
-    """The consult summary as a standalone HTML document (print CSS inlined)."""
-    present = consult_present(result=result)
-    tiers, warnings, legend = _printed_tiers(present["tier_groups"], chosen_id=meta.chosen_option_id)
+    """The consult summary as a standalone HTML document (print CSS inlined, so the file alone looks right)."""
+    view = consult_view(result=result, parameters=result_parameters(result, services.knowledge_get()), workup=workup)
+    tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id)
     context = {
-        **present,
+        **view_context(view),
         "meta": meta,
         "generated_display": _local_datetime(meta.generated_at),
-        "chosen_tier_label": TIER_LABELS.get(meta.chosen_option_tier or "", meta.chosen_option_tier),
-        "workup_sections": workup_sections(workup_rows(workup)),
+        "chosen_tier_label": labels.TIER.get(meta.chosen_option_tier or "", meta.chosen_option_tier),
+        "workup_sections": _paper_workup(view),
         "printed_tiers": tiers,
         "warnings": warnings,
         "printed_references": _printed_references(result, tiers, warnings),
@@ -311,14 +289,27 @@ def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultM
     return render_to_string(TEMPLATE, context)
 
 
+NBSP = "\u00a0"
+SHORT_VALUE = 20  # characters; a value up to this long is kept on one line ('165 cm / 60 kg')
+
+
+def _paper_workup(view) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The model's workup rows laid out for the printed table: each label has non-breaking spaces, so that it
+    stays whole and on the line of its value, and so has a short value (plain text, cheaper to lay out than an
+    inline-block per item; a label with a hyphen is also kept whole by print.css)."""
+    return [(section.title, [(label.replace(" ", NBSP), value.replace(" ", NBSP) if len(value) <= SHORT_VALUE
+                              else value) for label, value in section.rows])
+            for section in view.workup]
+
+
 _fonts = threading.local()
 
 
 def font_config() -> FontConfiguration:
     """WeasyPrint's font configuration (Fontconfig and a Pango font map), one per thread and kept
     across renders, as WeasyPrint's API allows: a new one for every render loads the font
-    configuration again and starts with cold font and glyph caches (measured: about 8% of a warm
-    render). Pango font maps are not thread-safe, hence one per thread. Fonts installed while the
+    configuration again and starts with cold font and glyph caches (bench/results.md). Pango font
+    maps are not thread-safe, hence one per thread. Fonts installed while the
     process runs are seen by new threads and processes only."""
     config = getattr(_fonts, "config", None)
     if config is None:
@@ -326,35 +317,11 @@ def font_config() -> FontConfiguration:
     return config
 
 
-def print_stylesheet() -> CSS:
-    """print.css parsed once per thread (it is the same file for every summary; parsing it was ~2% of a
-    render), with the thread's font configuration. Re-read when the file changes."""
-    path = static_root() / PRINT_CSS
-    key = (str(path), path.stat().st_mtime)
-    cached = getattr(_fonts, "print_css", None)
-    if cached is None or cached[0] != key:
-        cached = _fonts.print_css = (key, CSS(string=print_css(), font_config=font_config()))
-    return cached[1]
-
-
 def render_consult_pdf(*, html: str, base_url: str | None = None) -> bytes:
-    """PDF bytes from the summary's HTML; only files under static/ can be loaded.
-
-    The summary's HTML carries print.css inline (so that the HTML alone looks right); the PDF is rendered
-    from the same HTML with that copy taken out and the stylesheet given already parsed instead. It then
-    comes as a user stylesheet, below the document's own: the @page block (the only other style) wins as
-    before, and print.css has no !important rule that would change order."""
+    """PDF bytes from the summary's HTML (its print CSS inline); only files under static/ can be loaded."""
     fetcher = StaticOnlyFetcher()
-    base = base_url or fetcher.root.as_uri() + "/"
-    css, stylesheets = print_css(), None
-    if css in html:
-        html, stylesheets = html.replace(css, "", 1), [print_stylesheet()]
-    document = HTML(string=html, base_url=base, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets, font_config=font_config())
-
-
-def consult_pdf(*, result: ConsultResult, workup: Workup, meta: ConsultMeta, paper: str | None = None) -> bytes:
-    return render_consult_pdf(html=render_consult_html(result=result, workup=workup, meta=meta, paper=paper))
+    document = HTML(string=html, base_url=base_url or fetcher.root.as_uri() + "/", url_fetcher=fetcher)
+    return document.write_pdf(font_config=font_config())
 
 
 def consult_meta_build(*, workup: Workup, generated_at: datetime | None = None, **fields) -> ConsultMeta:

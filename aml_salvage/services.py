@@ -45,7 +45,7 @@ def worker_start() -> KnowledgeBase:
     """What a server process does once, before its first request (wsgi.py; the benchmarks do the same):
     load and validate the knowledge base, then take everything alive so far — Django, the knowledge base,
     ~100k long-lived objects — out of the garbage collector's full passes (``gc.freeze``). Those passes
-    otherwise walk all of it again and again while a request allocates: about 12% of a PDF render."""
+    otherwise walk all of it again and again while a request allocates."""
     kb = knowledge_get()
     gc.collect()
     gc.freeze()

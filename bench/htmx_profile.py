@@ -65,8 +65,9 @@ def main() -> int:
 
     from aml_salvage import services
     from aml_salvage.forms import WorkupForm, form_data_from_workup
-    from aml_salvage.presentation import LIVE_CACHE, consult_present
-    from aml_salvage.views.option_detail import detail_url_prefix, workup_token
+    from aml_salvage.presentation import consult_view, view_context
+    from aml_salvage.templatetags.clinical import _live_card
+    from aml_salvage.views.option_detail import workup_token
     from bench.baseline import BASELINE_POST
 
     services.worker_start()  # as wsgi.py does
@@ -103,7 +104,7 @@ def main() -> int:
         return urlencode(typed, doseq=True)
 
     def cache_empty():
-        LIVE_CACHE.clear()
+        _live_card.cache_clear()
         return post("/", body, session_cookie, HTTP_HX_REQUEST="true")
 
     requests = {
@@ -121,8 +122,9 @@ def main() -> int:
     cleaned = form.to_workup_data()
     workup = services.workup_parse(data=cleaned)
     result = services.consult_evaluate(workup=workup)
-    context = {**consult_present(result=result), "live": True, "live_cache": LIVE_CACHE,
-               "detail_url_prefix": detail_url_prefix() or "/result/options/"}
+    parameters = services.knowledge_get().parameters
+    view = consult_view(result=result, parameters=parameters)
+    context = {**view_context(view), "live": True, "lean_cards": True, "live_references": view.live_panel_references()}
     fragment = render_to_string("partials/result.html", context).encode()
 
     def form_phase():
@@ -148,8 +150,9 @@ def main() -> int:
         "workup validation (pydantic)": median_ms(lambda: services.workup_parse(data=cleaned), args.runs),
         "engine (consult_evaluate)": median_ms(lambda: services.consult_evaluate(workup=workup), args.runs),
         "result panel template": median_ms(
-            lambda: render_to_string("partials/result.html", {**consult_present(result=result), **{
-                k: v for k, v in context.items() if k in ("live", "live_cache", "detail_url_prefix")}}), args.runs),
+            lambda: render_to_string("partials/result.html", {
+                **view_context(consult_view(result=result, parameters=parameters)), "live": True,
+                "lean_cards": True, "live_references": view.live_panel_references()}), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
         "gzip of the fragment (as Django's GZipMiddleware)": median_ms(
             lambda: compress_string(fragment, max_random_bytes=100), args.runs),

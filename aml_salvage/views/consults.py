@@ -1,7 +1,8 @@
-"""Saved consults: save, list (team, newest first), read-only snapshot, revise, PDF placeholder.
+"""Saved consults: save, list (team, newest first), read-only snapshot, revise, print (PDF).
 
 Every lookup goes through ``consult_visible_to``: another team's consult id answers 404, never 403, so
-its existence is not disclosed. Saving, opening and revising are recorded in the audit trail.
+its existence is not disclosed. Opening a consult is recorded in the audit trail here; saving, revising
+and printing are recorded by the services that do them (``consults.consult_create``, ``consult_print``).
 
 No patient data in URLs: a consult appears by id only, and the identifier search is a POST whose query
 is kept in the session (URLs end up in browser history, proxy and server logs).
@@ -9,32 +10,25 @@ is kept in the session (URLs end up in browser history, proxy and server logs).
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import consults, pdf, services
+from .. import consults, services
 from ..audit import audit_record
-from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices, workup_summary
-from ..presentation import consult_present
+from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices
+from ..presentation import consult_view, result_parameters, view_context
 from .workspace import save_form_carrying, workspace_render
 
 CONSULTS_PER_PAGE = 25
 SEARCH_SESSION_KEY = "consult_search"
 CONSULT_ID = re.compile(r"[1-9][0-9]{0,17}")
 SEARCH_MAX = 64
-
-
-PRINT_CACHE_SECONDS = 24 * 3600
 
 
 def _visible_or_404(request: HttpRequest, pk: int):
@@ -63,16 +57,11 @@ def consult_create(request: HttpRequest) -> HttpResponse:
     if save_form.is_valid():
         data = save_form.cleaned_data
         try:
-            # The consult and its audit events are stored together or not at all.
-            with transaction.atomic():
-                consult = consults.consult_create(
-                    author=request.user, workup=workup, result=result,
-                    chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
-                    notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
-                )
-                audit_record(consult=consult, user=request.user, action="created")
-                if revising is not None:
-                    audit_record(consult=revising, user=request.user, action="revised")
+            consult = consults.consult_create(
+                author=request.user, workup=workup, result=result,
+                chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
+                notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
+            )
         except consults.ConsultInvalid as exc:
             for field, errors in exc.errors.items():
                 for error in errors:
@@ -109,12 +98,13 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consult = _visible_or_404(request, pk)
     audit_record(consult=consult, user=request.user, action="viewed")
     result = consults.consult_result(consult=consult)
-    context = consult_present(result=result)
+    view = consult_view(result=result, parameters=result_parameters(result, services.knowledge_get()),
+                        workup=services.workup_parse(data=consult.workup))
+    context = view_context(view)
     context.update({
         "consult": consult,
-        "meta": consults.consult_meta(consult=consult),
+        "meta": consults.consult_facts(consult=consult),
         "chosen": next((o for o in result.options if o.id == consult.chosen_option_id), None),
-        "workup_sections": workup_summary(consult.workup),
         "revisions": consults.consult_visible_to(user=request.user).filter(revision_of=consult)
         .defer("workup", "result").order_by("created_at"),
         "current_kb_version": services.knowledge_get().version,
@@ -142,26 +132,10 @@ def consult_revise(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def consult_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable summary of a saved consult (``?format=html`` shows the HTML it is made from).
-
-    Same visibility as the consult; every access is audited as 'printed'. The snapshot is immutable,
-    so the rendering is cached per consult, format and print settings (a cache, not state: another
-    server renders the same bytes).
-    """
+    Same visibility as the consult; the service records every print."""
     consult = _visible_or_404(request, pk)
     as_html = request.GET.get("format") == "html"
-    key = "consult-print:{}:{}:{}:{}:{}".format(
-        consult.pk, consult.created_at.timestamp(), "html" if as_html else "pdf", pdf.paper_size(),
-        hashlib.sha256(settings.AML_SALVAGE_INSTITUTION.encode()).hexdigest()[:16])
-    body = cache.get(key)
-    if body is None:
-        html = pdf.render_consult_html(
-            result=consults.consult_result(consult=consult),
-            workup=services.workup_parse(data=consult.workup),
-            meta=consults.consult_meta(consult=consult),
-        )
-        body = html.encode() if as_html else pdf.render_consult_pdf(html=html)
-        cache.set(key, body, timeout=PRINT_CACHE_SECONDS)
-    audit_record(consult=consult, user=request.user, action="printed")
+    body = consults.consult_print(consult=consult, user=request.user, as_html=as_html)
     if as_html:
         return HttpResponse(body, content_type="text/html; charset=utf-8")
     response = HttpResponse(body, content_type="application/pdf")

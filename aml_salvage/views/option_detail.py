@@ -7,8 +7,8 @@ availability note, the full evidence table, the other options' doses and warning
 clinician opens the option, so that each keystroke's update stays small. (Not-recommended options are not
 dosed; their names open the regimen library.) Nothing is kept on the server between the two requests
 (several app servers may serve them): the panel carries the workup it was computed from as a signed token,
-which its disclosures send back in a header; this view re-validates that workup, recomputes the result (a
-fraction of a millisecond) and renders the one option's detail with the same reference numbers as the panel.
+which its disclosures send back in a header; this view re-validates that workup, recomputes the result and
+renders the one option's detail with the same reference numbers as the panel.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from __future__ import annotations
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from .. import services
 from ..domain.workup import Workup
-from ..presentation import consult_present
+from ..presentation import consult_view, view_context
 
 URL_NAME = "option_detail"
 TOKEN_HEADER = "X-Workup-Token"
@@ -50,16 +49,6 @@ def workup_from_token(*, token: str, user) -> Workup | None:
         return None
 
 
-def detail_url_prefix() -> str | None:
-    """'/…/options/' when this view is routed (the option id and '/' follow), else None: then the live
-    panel renders every detail inline."""
-    try:
-        url = reverse(URL_NAME, args=["x"])
-    except NoReverseMatch:
-        return None
-    return url[:-2] if url.endswith("/x/") else None
-
-
 @require_GET
 def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
     workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
@@ -67,14 +56,21 @@ def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
         # htmx swaps only successful responses: say it in the disclosure rather than leave "Loading…".
         status = 200 if request.htmx else 400
         return HttpResponse(f'<p class="stale">{STALE_MESSAGE}</p>', status=status)
-    result = services.consult_evaluate(workup=workup)
-    option = next((o for o in result.options if o.id == option_id), None)
-    if option is None:
+    view = consult_view(result=services.consult_evaluate(workup=workup),
+                        parameters=services.knowledge_get().parameters)
+    card = view.option(option_id)
+    if card is None:
         raise Http404("no such option")
-    context = consult_present(result=result)
-    # A preferred option's card already shows its dose table and warnings.
-    context.update({"option": option, "overview": True, "doses_shown": option.tier == "preferred", "live": True})
+    context = view_context(view)
+    context.update({
+        "option": card.option,
+        "doses": card.doses,
+        "overview": True,
+        "doses_shown": card.option.tier == "preferred",  # its card on the panel already shows them
+        "detail_references": view.option_detail_references(card),
+        "live": True,
+    })
     return render(request, "partials/option_detail.html", context)
 
 
-__all__ = ["TOKEN_HEADER", "URL_NAME", "detail_url_prefix", "option_detail", "workup_from_token", "workup_token"]
+__all__ = ["TOKEN_HEADER", "URL_NAME", "option_detail", "workup_from_token", "workup_token"]

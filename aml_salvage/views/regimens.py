@@ -12,27 +12,7 @@ from django.views.decorators.http import require_GET
 
 from .. import services
 from ..domain.knowledge import JURISDICTIONS, KnowledgeBase, Regimen
-
-KIND_LABELS: dict[str, str] = {
-    "intensive": "Intensive chemotherapy",
-    "low-intensity": "Low-intensity therapy",
-    "targeted": "Targeted therapy",
-    "investigational": "Investigational",
-    "cytoreduction": "Cytoreduction",
-    "supportive": "Supportive care",
-    "strategy": "Strategies (trial, transplant, cellular therapy)",
-}
-JURISDICTION_LABELS = {"CA": "Canada", "US": "United States"}
-KIND_ORDER = tuple(KIND_LABELS)
-
-
-def regimens_by_kind(kb: KnowledgeBase) -> list[dict]:
-    groups = []
-    for kind in KIND_ORDER:
-        regimens = sorted((r for r in kb.regimens.values() if r.kind == kind), key=lambda r: r.name.lower())
-        if regimens:
-            groups.append({"kind": kind, "label": KIND_LABELS[kind], "regimens": regimens})
-    return groups
+from ..presentation import labels, regimens_by_kind
 
 
 def regimen_reference_ids(kb: KnowledgeBase, regimen: Regimen) -> list[str]:
@@ -60,7 +40,7 @@ def regimen_list(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "regimens/list.html", {
         "groups": groups, "kb": kb, "count": len(kb.regimens),
-        "jurisdictions": [JURISDICTION_LABELS.get(j, j) for j in JURISDICTIONS],
+        "jurisdictions": [labels.JURISDICTION.get(j, j) for j in JURISDICTIONS],
     })
 
 
@@ -75,9 +55,9 @@ def regimen_detail(request: HttpRequest, regimen_id: str) -> HttpResponse:
     return render(request, "regimens/detail.html", {
         "regimen": regimen,
         "option": regimen,  # the shared evidence component reads `option.evidence` / `option.evidence_note`
-        "kind_label": KIND_LABELS[regimen.kind],
+        "kind_label": labels.OPTION_KIND[regimen.kind],
         "availability": [
-            {"jurisdiction": jur, "label": JURISDICTION_LABELS.get(jur, jur), "record": regimen.availability[jur]}
+            {"jurisdiction": jur, "label": labels.JURISDICTION.get(jur, jur), "record": regimen.availability[jur]}
             for jur in JURISDICTIONS
         ],
         "warnings": [kb.warnings[w] for w in regimen.warnings],

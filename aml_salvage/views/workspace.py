@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -20,8 +19,8 @@ from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
 from ..domain.workup import Workup
 from ..forms import MEASUREMENTS, SECTIONS, ConsultSaveForm, WorkupForm, option_choices
-from ..presentation import LIVE_CACHE, consult_present
-from .option_detail import detail_url_prefix, workup_token
+from ..presentation import consult_view, view_context
+from .option_detail import workup_token
 
 # Inputs shown on one row with the field before them (value + unit select).
 PAIRED = {value: unit for value, unit, _path in MEASUREMENTS}
@@ -34,10 +33,6 @@ def save_form_carrying(request: HttpRequest, **initial) -> ConsultSaveForm:
     if request.method == "POST":
         initial.update({k: request.POST[k] for k in SAVE_FIELDS if k in request.POST})
     return ConsultSaveForm(initial=initial, option_choices=option_choices())
-
-
-def result_evaluate(form: WorkupForm) -> ConsultResult | None:
-    return _evaluate(form)[1]
 
 
 def _evaluate(form: WorkupForm) -> tuple[Workup | None, ConsultResult | None]:
@@ -97,22 +92,20 @@ def workspace_render(
         "to_correct": [name for name, messages in beside.items() if messages],
         "status_text": _status_text(form, result, pending, beside),
         "live": True,
-        "live_cache": LIVE_CACHE,
     }
+    view = None
     if result is not None:
-        context.update(consult_present(result=result))
+        view = consult_view(result=result, parameters=services.knowledge_get().parameters)
+        context.update(view_context(view))
     if request.htmx:
-        # Live update: lean option cards whose detail loads when opened (option_detail),
-        # from the workup this panel was computed from, signed into the panel.
-        prefix = detail_url_prefix() if workup is not None else None
-        if prefix:
-            context["detail_url_prefix"] = prefix
+        # Live update: lean option cards whose detail loads when opened (views/option_detail.py), from the
+        # workup this panel was computed from, signed into the panel.
+        if workup is not None and view is not None:
+            context["lean_cards"] = True
             context["workup_token"] = workup_token(workup=workup, user=request.user)
+            context["live_references"] = view.live_panel_references()
         context["oob_errors"] = _oob_errors(beside)
-        # Rendered without the request's context processors (user, messages, CSRF token): the fragment uses
-        # none of them — tests/web/test_workspace.py checks it renders the same with them — and they cost
-        # about a tenth of its template time.
-        return HttpResponse(render_to_string(LIVE_UPDATE_TEMPLATE, context))
+        return render(request, LIVE_UPDATE_TEMPLATE, context)
     context.update({
         "sections": [
             {"section": s, "rows": [

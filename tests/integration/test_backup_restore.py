@@ -87,12 +87,10 @@ POPULATE = """
         result = services.consult_evaluate(workup=workup)
         chosen = next(o for o in result.options if o.tier == "preferred")
         author = users[i % 2]
+        # Records 'created', and 'revised' on the previous consult.
         consult = consult_create(author=author, workup=workup, result=result, chosen_option_id=chosen.id,
                                  patient_identifier=f"MRN-{i}", notes="é ü 中文 ☤", revision_of=previous)
-        audit_record(consult=consult, user=author, action="created")
         audit_record(consult=consult, user=users[0], action="viewed")
-        if previous is not None:
-            audit_record(consult=previous, user=author, action="revised")
         previous = consult
     audit_record(consult=previous, user=users[1], action="printed")
 """

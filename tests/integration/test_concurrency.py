@@ -31,7 +31,6 @@ WORKER = """
     import json, sys, django
     django.setup()
     from django.contrib.auth.models import User
-    from django.db import transaction
     from aml_salvage import services
     from aml_salvage.audit import audit_record
     from aml_salvage.consults import consult_create, consult_search
@@ -46,10 +45,9 @@ WORKER = """
     saved, errors = [], []
     for i in range(int(sys.argv[2])):
         try:
-            with transaction.atomic():  # as the save view does: read the team, write consult + event
-                consult = consult_create(author=user, workup=workup, result=result, chosen_option_id=chosen,
-                                         patient_identifier=f"{sys.argv[1]}-{i}")
-                audit_record(consult=consult, user=user, action="created")
+            # One transaction: read the team, write the consult and its 'created' event.
+            consult = consult_create(author=user, workup=workup, result=result, chosen_option_id=chosen,
+                                     patient_identifier=f"{sys.argv[1]}-{i}")
             audit_record(consult=consult, user=user, action="viewed")  # a lone write, outside a transaction
             list(consult_search(user=user).values_list("id", flat=True)[:25])
             saved.append(consult.pk)

@@ -8,12 +8,15 @@ import io
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import DatabaseError
 from django.urls import reverse
 
+from aml_salvage import consults, pdf
 from aml_salvage.audit import MSG_UNKNOWN_ACTION, audit_record
 from aml_salvage.models import AuditEvent, Consult
 from tests.factories import YOUNG_FIT, build
-from tests.web.conftest import post_data
+from tests.web.conftest import post_data, saved_consult
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +50,42 @@ def test_a_refused_save_records_nothing(client_for, author):
     assert not Consult.objects.exists() and not AuditEvent.objects.exists()
 
 
+@pytest.mark.parametrize("failing_write", ["consult", "created", "revised"])
+def test_a_consult_and_its_audit_events_are_stored_together_or_not_at_all(failing_write, monkeypatch, author,
+                                                                          consult):
+    """The save service writes the revision, 'created' on it and 'revised' on the original in one
+    transaction: whichever write fails, none of them is kept."""
+    stored = (list(Consult.objects.values_list("pk", flat=True)), events())
+    real_save, real_record = Consult.save, consults.audit_record
+
+    def save(self, *args, **kwargs):
+        if failing_write == "consult":
+            raise DatabaseError("disk full")
+        real_save(self, *args, **kwargs)
+
+    def record(*, consult, user, action):
+        if action == failing_write:
+            raise DatabaseError("disk full")
+        return real_record(consult=consult, user=user, action=action)
+
+    monkeypatch.setattr(Consult, "save", save)
+    monkeypatch.setattr(consults, "audit_record", record)
+    with pytest.raises(DatabaseError):
+        saved_consult(author, revision_of=consult)
+    assert (list(Consult.objects.values_list("pk", flat=True)), events()) == stored
+
+
 def test_opening_a_consult_records_viewed_for_each_reader(client_for, author, teammate, consult):
     client_for(teammate).get(reverse("consult_detail", args=[consult.pk]))
     client_for(author).get(reverse("consult_detail", args=[consult.pk]))
-    assert events() == [(consult.pk, "bob", "viewed"), (consult.pk, "alice", "viewed")]
+    assert events() == [(consult.pk, "alice", "created"), (consult.pk, "bob", "viewed"),
+                        (consult.pk, "alice", "viewed")]
 
 
 def test_another_teams_reader_is_refused_and_nothing_is_recorded(client_for, outsider, consult):
+    before = events()
     assert client_for(outsider).get(reverse("consult_detail", args=[consult.pk])).status_code == 404
-    assert events() == []
+    assert events() == before
 
 
 def test_saving_a_revision_records_created_on_the_new_and_revised_on_the_original(client_for, teammate, consult):
@@ -67,34 +97,54 @@ def test_saving_a_revision_records_created_on_the_new_and_revised_on_the_origina
                            post_data(flt3, chosen_option_id="gilteritinib", revision_of=str(consult.pk)))
     revision = Consult.objects.exclude(pk=consult.pk).get()
     assert response.status_code == 302
-    assert events() == [(consult.pk, "bob", "viewed"), (revision.pk, "bob", "created"),
-                        (consult.pk, "bob", "revised")], "live updates while revising are not events"
+    assert events() == [(consult.pk, "alice", "created"), (consult.pk, "bob", "viewed"),
+                        (revision.pk, "bob", "created"), (consult.pk, "bob", "revised")], \
+        "live updates while revising are not events"
 
 
-def test_printing_is_recorded_through_the_audit_api(author, consult):
-    # The PDF view calls exactly this after producing the PDF.
-    event = audit_record(consult=consult, user=author, action="printed")
-    assert events() == [(consult.pk, "alice", "printed")] and event.at is not None
+def test_each_print_is_recorded_also_when_the_pdf_comes_from_the_cache(monkeypatch, teammate, consult):
+    cache.clear()
+    rendered = []
+    monkeypatch.setattr(pdf, "render_consult_pdf", lambda *, html: rendered.append(html) or b"%PDF-1.7 stub")
+    for _ in range(2):
+        assert consults.consult_print(consult=consult, user=teammate) == b"%PDF-1.7 stub"
+    assert len(rendered) == 1, "the second print is served from the cache"
+    assert events() == [(consult.pk, "alice", "created"), (consult.pk, "bob", "printed"),
+                        (consult.pk, "bob", "printed")]
 
 
-def test_an_unknown_action_is_refused(author, consult):
-    with pytest.raises(ValueError, match="unknown audit action"):
+def test_a_print_that_fails_is_not_recorded(monkeypatch, teammate, consult):
+    cache.clear()
+
+    def broken(*, html):
+        raise OSError("font missing")
+
+    monkeypatch.setattr(pdf, "render_consult_pdf", broken)
+    with pytest.raises(OSError):
+        consults.consult_print(consult=consult, user=teammate)
+    assert events(action="printed") == []
+
+
+def test_an_unknown_action_is_refused_naming_the_known_ones(author, consult):
+    before = events()
+    with pytest.raises(ValueError) as refused:
         audit_record(consult=consult, user=author, action="edited")
-    assert "created" in MSG_UNKNOWN_ACTION and not AuditEvent.objects.exists()
+    assert str(refused.value) == MSG_UNKNOWN_ACTION.format(action="edited")  # lists AuditEvent.Action
+    assert events() == before
 
 
 def test_staff_opening_a_consult_in_the_admin_is_recorded(client_for, staff, consult):
     staff.user_permissions.add(Permission.objects.get(codename="view_consult"))
     response = client_for(staff).get(reverse("admin:aml_salvage_consult_change", args=[consult.pk]))
     assert response.status_code == 200
-    assert events() == [(consult.pk, "stan", "viewed")]
+    assert events() == [(consult.pk, "alice", "created"), (consult.pk, "stan", "viewed")]
 
 
 # --- staff: the trail in the admin, and its CSV ------------------------------------------------------------
 
 @pytest.fixture
 def trail(client_for, author, teammate, consult):
-    audit_record(consult=consult, user=author, action="created")
+    # Saving the consult recorded 'created' by its author.
     audit_record(consult=consult, user=teammate, action="viewed")
     audit_record(consult=consult, user=author, action="printed")
     return consult

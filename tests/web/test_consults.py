@@ -3,6 +3,8 @@ for a non-preferred option, the override reason; revisions as new consults; the 
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 
 import pytest
@@ -67,12 +69,13 @@ def test_override_reason_is_recorded_with_the_tier_at_the_time(client_for, autho
     assert consult.override_reason == "Patient preference; trial access."
 
 
-def test_a_clinician_without_a_team_cannot_save(client_for, loner):
-    response = save(client_for(loner), chosen_option_id=option_with_tier("preferred").id)
-    body = response.content.decode()
+def test_a_clinician_without_a_team_is_told_before_trying_and_cannot_save(client_for, loner):
+    client = client_for(loner)
+    panel = client.get(reverse("workspace")).content.decode()
+    assert 'role="note">Your account belongs to no care team' in panel, "said before trying, in the save panel"
+    response = save(client, chosen_option_id=option_with_tier("preferred").id)
     assert response.status_code == 200 and not Consult.objects.exists()
-    assert service.MSG_NO_TEAM.split(":")[0] in body
-    assert "belongs to no care team" in body  # also said before trying, in the save panel
+    assert service.MSG_NO_TEAM in response.content.decode()
 
 
 @pytest.mark.parametrize("identifier", ["John Smith", "a" * 33, "-AB", "AB/12"])
@@ -226,12 +229,71 @@ def test_list_pages(client_for, author):
 
 # --- the service -------------------------------------------------------------------------------------------
 
-def test_consult_meta_gives_the_pdf_its_header_facts(author, consult):
-    meta = service.consult_meta(consult=consult)
-    assert meta.consult_id == consult.pk and meta.patient_identifier == "MRN-1001"
-    assert meta.age_years == 30 and meta.sex == "female" and meta.clinician == "Alice"
-    assert meta.chosen_option_tier == "preferred" and meta.chosen_option_name
-    assert meta.override_reason is None
+def imports_of(module) -> set[tuple[str, str]]:
+    """(module imported, function importing it or '' at module level) for every import in a module of
+    this package; relative imports are resolved."""
+    tree = ast.parse(inspect.getsource(module))
+    importer = {}
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        importer.update((node, function.name) for node in ast.walk(function))  # inner functions come later
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.ImportFrom):  # from . import pdf; from .presentation import ConsultMeta
+            package = ".".join(module.__name__.split(".")[:-node.level])
+            names = [f"{package}.{node.module}"] if node.module else [f"{package}.{a.name}" for a in node.names]
+        else:
+            continue
+        found.update((name, importer.get(node, "")) for name in names)
+    return found
+
+
+DISPLAY = ("aml_salvage.views", "aml_salvage.presentation", "aml_salvage.pdf", "aml_salvage.forms",
+           "aml_salvage.templatetags")
+
+
+@pytest.mark.parametrize("module", [service, services], ids=["consults", "services"])
+def test_services_do_not_depend_on_display_code_except_printing_on_the_renderer(module):
+    display = {(name, where) for name, where in imports_of(module) if name.startswith(DISPLAY)}
+    assert display == ({("aml_salvage.pdf", "consult_print")} if module is service else set())
+
+
+def test_the_admin_imports_nothing_from_the_views():
+    from aml_salvage import admin
+
+    assert not {name for name, _ in imports_of(admin) if name.startswith("aml_salvage.views")}
+
+def test_consult_facts_name_the_clinician_and_the_choice_as_saved(author, consult):
+    facts = service.consult_facts(consult=consult)
+    chosen = next(o for o in consult.result["options"] if o["id"] == consult.chosen_option_id)
+    assert facts.consult_id == consult.pk and facts.patient_identifier == "MRN-1001"
+    assert facts.clinician == "Alice" and facts.revision_of is None
+    assert (facts.chosen_option_name, facts.chosen_option_tier) == (chosen["name"], "preferred")
+    assert facts.override_reason is None and facts.notes is None
+
+
+def test_the_printed_summary_is_headed_with_the_saved_consult(teammate, consult):
+    html = service.consult_print(consult=consult, user=teammate, as_html=True).decode()
+    assert "MRN-1001" in html and f"#{consult.pk}" in html and "Alice" in html
+    assert service.consult_facts(consult=consult).chosen_option_name in html
+
+
+def test_a_cached_pdf_is_never_one_the_current_summary_would_not_produce(monkeypatch, settings, teammate,
+                                                                         consult):
+    """The PDF cache is keyed by the HTML it is made from: what the summary shows changes, the PDF follows."""
+    from django.core.cache import cache
+
+    from aml_salvage import pdf
+
+    cache.clear()
+    monkeypatch.setattr(pdf, "render_consult_pdf", lambda *, html: html.encode())  # the PDF "shows" its HTML
+    settings.AML_SALVAGE_INSTITUTION = "St. Elsewhere"
+    assert b"St. Elsewhere" in service.consult_print(consult=consult, user=teammate)
+    settings.AML_SALVAGE_INSTITUTION = "General Hospital"
+    assert b"General Hospital" in service.consult_print(consult=consult, user=teammate)
 
 
 def test_a_consult_saved_before_contract_v2_still_opens_as_page_and_pdf(client_for, author):
@@ -251,5 +313,5 @@ def test_a_consult_saved_before_contract_v2_still_opens_as_page_and_pdf(client_f
     assert page.status_code == 200 and "MRN-OLD" in page.content.decode()
     pdf = client.get(reverse("consult_pdf", args=[legacy.pk]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert service.consult_result(consult=legacy).options[0].doses == [] or all(
-        line.status is None for o in service.consult_result(consult=legacy).options for line in o.doses)
+    lines = [line for o in service.consult_result(consult=legacy).options for line in o.doses]
+    assert lines and all(line.status is None for line in lines), "read back as saved: no status invented"

@@ -13,14 +13,13 @@ from pydantic import BaseModel
 from aml_salvage import services
 from aml_salvage.domain import workup as W
 from aml_salvage.forms import (
-    CHOICE_LABELS,
     FIELD_PATHS,
     SECTIONS,
     WorkupForm,
     _field_for_path,
     form_data_from_workup,
-    workup_summary,
 )
+from aml_salvage.presentation import labels, workup_sections
 from aml_salvage.views.workspace import PAIRED
 from tests.factories import OLDER_UNFIT, YOUNG_FIT, build
 
@@ -49,10 +48,25 @@ def test_every_input_is_placed_in_a_section():
     assert sorted(placed) == sorted(FIELD_PATHS)
 
 
-@pytest.mark.parametrize("literal", [W.Sex, W.GoalsOfCare, W.DiseaseStatus, W.ElnRisk, W.DiagnosisCytogenetics,
-                                     W.Jurisdiction, W.Cyp3a4Inhibitor, W.BsaFormula, W.CreatinineUnit])
-def test_every_choice_has_words(literal):
-    assert all(value in CHOICE_LABELS for value in typing.get_args(literal))
+VOCABULARY = [
+    (W.Sex, labels.SEX), (W.GoalsOfCare, labels.GOALS_OF_CARE), (W.DiseaseStatus, labels.DISEASE_STATUS),
+    (W.ElnRisk, labels.ELN_RISK), (W.DiagnosisCytogenetics, labels.CYTOGENETICS),
+    (W.Jurisdiction, labels.JURISDICTION), (W.Cyp3a4Inhibitor, labels.CYP3A4_INHIBITOR),
+    (W.BsaFormula, labels.BSA_FORMULA), (W.LabUnit, labels.LAB_UNIT), (W.ChildPugh, labels.CHILD_PUGH),
+    (W.CrclWeight, labels.CRCL_WEIGHT), (W.PendingGene, labels.GENE),
+]
+
+
+@pytest.mark.parametrize(("literal", "words"), VOCABULARY, ids=lambda v: getattr(v, "__name__", ""))
+def test_every_choice_has_exactly_one_word_in_the_vocabulary(literal, words):
+    assert set(words) == set(typing.get_args(literal))
+
+
+@pytest.mark.parametrize(("literal", "words"), VOCABULARY[:-1], ids=lambda v: getattr(v, "__name__", ""))
+def test_the_form_offers_each_choice_in_the_vocabulary_s_words(literal, words):
+    offered = {value: text for field in WorkupForm().fields.values() for value, text in getattr(field, "choices", ())}
+    for value in typing.get_args(literal):
+        assert offered[value] == words[value]
 
 
 def round_trip(workup: dict) -> dict:
@@ -157,13 +171,13 @@ def test_every_workup_error_lands_beside_a_field():
         form.errors)
 
 
-def test_summary_uses_the_forms_words_and_units():
-    sections = dict(workup_summary(services.workup_parse(data=YOUNG_FIT).model_dump(mode="json")))
-    patient = dict(sections["Patient"])
-    assert patient["Age"] == "30 years" and patient["Height"] == "165 cm"
-    assert dict(sections["Organ function"])["Serum creatinine"] == "80 µmol/L"
-    assert patient["ECOG performance status"].startswith("0")
-    assert dict(sections["Transplant"])["Donor available"] == "Unknown / search under way"
+def test_the_workup_rows_use_the_forms_words_and_units():
+    sections = {s.title: dict(s.rows) for s in workup_sections(services.workup_parse(data=YOUNG_FIT))}
+    patient = sections["Patient"]
+    assert patient["Age"] == "30 years" and patient["Height / weight"].startswith("165 cm")
+    assert sections["Organ function"]["Creatinine"] == "80 µmol/L"
+    assert patient["ECOG"] == labels.ECOG[0]
+    assert sections["Transplant"]["Donor available"] == dict(WorkupForm().fields["donor_available"].choices)["unknown"]
 
 
 # --- fields shared between forms (not deep-copied per request) ---------------------------------------------

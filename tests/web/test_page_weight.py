@@ -1,16 +1,17 @@
-"""Page weight (issue 6): the workspace page with everything it loads, and one live update fragment.
+"""Page weight: a guard on what a clinician's browser receives at each pause in typing.
 
-Budgets: the page with its CSS and JavaScript ≤ 150 KB uncompressed; one update fragment ≤ 40 KB on the
-wire (gzip). The raw fragment's own guard is a regression limit: every option keeps its tier, target,
-availability and every reason with its rule id inline, with an evidence line per record, and the preferred
-options their dose tables and warnings — 38–49 KB of HTML across the worked cases (bench/results.md).
+Page weights are reported figures, not targets (issue 15: `make bench` reports them). What stays guarded is
+the size of one live update on the wire, compressed, for every worked case: the templates are written to be
+read, on several lines, and compression removes that whitespace. Measured when the guard was set
+(readable templates, November 2026): 7.1–10.7 KB gzip across the worked cases (39–56 KB raw); the guard
+leaves room for a few more options or evidence records, and fails if the fragment's content grows in kind
+(say, every option's full evidence table inline again, which is loaded on demand).
 """
 
 from __future__ import annotations
 
 import gzip
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -22,10 +23,7 @@ from tests.web.conftest import post_data
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-PAGE_BUDGET = 150_000  # the workspace page with its CSS and htmx, uncompressed
-FRAGMENT_WIRE_BUDGET = 40_000  # one live update, gzip on the wire
-FRAGMENT_RAW_GUARD = 52_000  # regression guard for the raw fragment of any worked case (see above)
-CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")  # tests/cases without ../shared
+FRAGMENT_GZIP_GUARD = 13_000  # bytes: one live update of any worked case, gzip-compressed
 
 
 @pytest.fixture
@@ -33,32 +31,18 @@ def client(client_for, author):
     return client_for(author)
 
 
-def dt20_patient1() -> dict:
-    return post_data(load_case(CASE)["workup"])
-
-
-def test_workspace_page_with_everything_it_loads_stays_within_150_kb(client):
+def test_the_workspace_page_loads_only_our_own_static_files(client):
     page = client.get(reverse("workspace")).content.decode()
     urls = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
     urls += re.findall(r'<script[^>]+src="([^"]+)"', page)
     assert urls, "the page loads its stylesheet and htmx"
-    assets = 0
     for url in urls:
-        found = finders.find(url.removeprefix("/static/"))
-        assert found, f"{url} is not one of our static files"
-        assets += Path(found).stat().st_size
-    assert len(page) + assets <= PAGE_BUDGET, f"page {len(page)} + assets {assets} bytes"
-
-
-def test_live_update_fragment_for_dt20_patient1_is_small_on_the_wire(client):
-    response = client.post(reverse("workspace"), dt20_patient1(), HTTP_ACCEPT_ENCODING="gzip", **HX)
-    assert response["Content-Encoding"] == "gzip"
-    assert len(response.content) <= FRAGMENT_WIRE_BUDGET, f"{len(response.content)} bytes compressed"
-    assert 'id="result-panel"' in gzip.decompress(response.content).decode()
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not one of our static files"
 
 
 @pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
-def test_live_update_fragment_raw_size_does_not_regress(client, case):
+def test_a_live_update_stays_small_once_compressed(client, case):
     body = client.post(reverse("workspace"), post_data(load_case(case)["workup"]), **HX).content
-    assert b'id="result-panel"' in body and body.count(b"data-option=") == 28
-    assert len(body) <= FRAGMENT_RAW_GUARD, f"{len(body)} bytes of HTML"
+    assert b'id="result-panel"' in body and body.count(b"data-option=") == 28  # every option, every time
+    compressed = len(gzip.compress(body, compresslevel=6))  # Django's GZipMiddleware's level
+    assert compressed <= FRAGMENT_GZIP_GUARD, f"{compressed} bytes gzip ({len(body)} raw)"

@@ -331,28 +331,26 @@ def test_a_static_stylesheet_can_be_linked():
 
 def test_workup_rows_give_every_section_in_words():
     workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
-    rows = presentation.workup_rows(workup)
-    sections = [section for section, _, _ in rows]
-    assert list(dict.fromkeys(sections)) == ["Patient", "Organ function", "Heart", "Disease", "Genetics",
-                                             "Prior therapy", "Transplant", "Context"]
-    values = {(section, label): value for section, label, value in rows}
+    sections = presentation.workup_sections(workup)
+    assert [s.title for s in sections] == ["Patient", "Organ function", "Heart", "Disease", "Genetics",
+                                           "Prior therapy", "Transplant", "Context"]
+    values = {(s.title, label): value for s in sections for label, value in s.rows}
     assert values["Organ function", "Creatinine"] == "80 µmol/L"
     assert values["Genetics", "Detected"] == "FLT3-ITD"
     assert values["Disease", "CR1 duration"] == "9 months"
-    assert values["Transplant", "Donor available"] == "unknown"
+    assert values["Transplant", "Donor available"] == presentation.labels.DONOR_UNKNOWN
 
 
-def test_workup_sections_keep_every_row_and_labels_whole():
+def test_the_printed_workup_keeps_every_row_and_labels_whole():
     workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
-    rows = presentation.workup_rows(workup)
-    sections = presentation.workup_sections(rows)
-    assert [section for section, _ in sections] == list(dict.fromkeys(section for section, _, _ in rows))
-    printed = [(section, label.replace(presentation.NBSP, " "), value.replace(presentation.NBSP, " "))
-               for section, items in sections for label, value in items]
-    assert printed == rows
-    assert all(" " not in label for _, items in sections for label, _ in items)
-    nb = presentation.NBSP
-    assert dict(sections)["Patient"][2] == (f"Height{nb}/{nb}weight", f"165{nb}cm{nb}/{nb}60{nb}kg")
+    view = presentation.consult_view(result=services.consult_evaluate(workup=workup),
+                                     parameters=services.knowledge_get().parameters, workup=workup)
+    printed = pdf._paper_workup(view)
+    assert [(title, [(label.replace(pdf.NBSP, " "), value.replace(pdf.NBSP, " ")) for label, value in rows])
+            for title, rows in printed] == [(s.title, s.rows) for s in view.workup]
+    assert all(" " not in label for _, rows in printed for label, _ in rows)
+    nb = pdf.NBSP
+    assert dict(printed)["Patient"][2] == (f"Height{nb}/{nb}weight", f"165{nb}cm{nb}/{nb}60{nb}kg")
 
 
 # --- Rendering time ------------------------------------------------------------------------------
@@ -385,18 +383,3 @@ def test_pages_are_rendered_to_png_for_review(stem, summary):
     assert len(pngs) == len(s.pages)
     for png in pngs:
         assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 20_000, png
-
-
-def test_the_pdf_with_the_print_stylesheet_parsed_once_reads_as_the_html_with_it_inline(summary):
-    """render_consult_pdf gives print.css already parsed (a user stylesheet) instead of parsing the copy
-    inlined in the HTML each time: the printout must be the same, page for page."""
-    from weasyprint import HTML
-
-    assert "!important" not in pdf.print_css()  # would reorder the cascade between the two origins
-    for stem in (FLT3, POSACONAZOLE):
-        s = summary(stem)
-        assert pdf.print_css() in s.html  # the HTML alone stays self-contained
-        fetcher = pdf.StaticOnlyFetcher()
-        inline = HTML(string=s.html, base_url=fetcher.root.as_uri() + "/", url_fetcher=fetcher).write_pdf()
-        assert [p.extract_text() for p in PdfReader(BytesIO(inline)).pages] == s.pages
-    assert pdf.print_stylesheet() is pdf.print_stylesheet()  # parsed once (per thread)

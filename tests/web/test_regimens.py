@@ -12,7 +12,7 @@ from django.utils.html import escape
 from aml_salvage import services
 from aml_salvage.domain.knowledge import JURISDICTIONS, OPTION_IDS, OptionKind
 from aml_salvage.presentation import evidence_response
-from aml_salvage.views.regimens import KIND_LABELS
+from aml_salvage.presentation.labels import OPTION_KIND as KIND_LABELS
 
 pytestmark = pytest.mark.django_db
 
