@@ -4,7 +4,6 @@ their team (another team's consult answers 404); the admin for staff only; sign-
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -102,11 +101,6 @@ def test_sign_out(client_for, author):
     response = client.post(reverse("logout"))
     assert response.status_code == 302 and response["Location"] == reverse("login")
     assert client.get(reverse("workspace")).status_code == 302
-
-
-def test_session_expires_after_inactivity():
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert "aml_salvage.middleware.SessionActivityMiddleware" in settings.MIDDLEWARE  # inactivity, not since sign-in
 
 
 def test_live_update_after_session_expiry_keeps_the_inputs(client):
