@@ -67,8 +67,9 @@ validate-knowledge: $(STAMP)
 	$(MANAGE) validate_knowledge
 
 ## bench: the consult loop against its limits (issue 6): engine, live update under gunicorn + wrk beside a
-## baseline view, PDF, page weight, load; writes bench/results.md and bench/results.json (not part of make
-## test; about 5 minutes). ARGS="--duration 5 --repeats 2" for a quicker run, ARGS="--only engine,pdf" etc.
+## baseline view, PDF, page weight, load, and the command line (issue 17: recommend's start-up and a batch of
+## 1,000 workups); writes bench/results.md and bench/results.json (not part of make test; about 6 minutes).
+## ARGS="--duration 5 --repeats 2 --cli-repeats 1" for a quicker run, ARGS="--only engine,pdf,cli" etc.
 bench: $(STAMP) bench-deps
 	$(PY) bench/run.py $(ARGS)
 

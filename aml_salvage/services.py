@@ -1,7 +1,10 @@
 """The seam used by views, the command line and the PDF: workup in, consult result out.
 
 Keyword-only functions named <noun>_<verb>. The knowledge base is loaded once per process and
-validated as it loads; an invalid knowledge base raises KnowledgeError, never partial advice.
+validated as it loads; an invalid knowledge base raises KnowledgeError, never partial advice. The
+validated knowledge base is kept on disk between processes (knowledge_cache.py), keyed by the files'
+bytes and the schema's code, in AML_SALVAGE_KNOWLEDGE_CACHE_DIR (default ``.cache/knowledge`` in the
+project).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from pydantic import ValidationError
 from .domain.consult import consult_build
 from .domain.dosing import DosingConfig
 from .domain.errors import FieldError, WorkupInvalid, describe_validation_error
-from .domain.knowledge import KnowledgeBase, KnowledgeError, knowledge_load
+from .domain.knowledge import KnowledgeBase, KnowledgeError
 from .domain.result import ConsultResult
 from .domain.workup import Workup
+from .knowledge_cache import knowledge_load_cached
 
 __all__ = [
     "KnowledgeError", "WorkupInvalid", "FieldError", "knowledge_get", "knowledge_reset", "workup_parse",
@@ -37,8 +41,16 @@ def knowledge_get() -> KnowledgeBase:
     if _kb is None:
         with _lock:
             if _kb is None:
-                _kb = knowledge_load(Path(settings.AML_SALVAGE_KNOWLEDGE_DIR))
+                _kb = knowledge_load_cached(Path(settings.AML_SALVAGE_KNOWLEDGE_DIR),
+                                            cache_dir=knowledge_cache_dir())
     return _kb
+
+
+def knowledge_cache_dir() -> Path:
+    """Where the validated knowledge base is kept between processes: inside the project by default, so it is
+    as private as the knowledge-base files themselves (not a shared temporary directory)."""
+    return Path(getattr(settings, "AML_SALVAGE_KNOWLEDGE_CACHE_DIR", None)
+                or Path(settings.BASE_DIR) / ".cache" / "knowledge")
 
 
 def worker_start() -> KnowledgeBase:

@@ -15,6 +15,9 @@ Sections, each figure the median with its spread (min–max) over repeated runs:
 4. Page weight — the workspace page with every stylesheet and script it loads, and one update fragment, as
    served by that gunicorn (raw and compressed on the wire).
 5. Load — bench/loadtest_results.json (`make loadtest`), summarised when it exists.
+6. Command line (issue 17) — `manage.py recommend`: start-up to the first result against a bare
+   django.setup() with the same settings, and the cost of each workup in a JSON Lines batch of 1,000 against
+   the engine alone on the same workups; where start-up goes (bench/cli_bench.py, fresh processes).
 
 Writes bench/results.md and bench/results.json (both git-ignored). Exit status 0 when it ran, whatever the
 verdicts (the report states which targets hold); 2 when a measurement could not be made.
@@ -47,7 +50,7 @@ BENCH = ROOT / "bench"
 PY = sys.executable
 HOST = "127.0.0.1"  # loopback only
 CASE = ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1 (the repository's copy)
-SECTIONS = ("engine", "htmx", "pdf", "weight", "load")
+SECTIONS = ("engine", "htmx", "pdf", "weight", "load", "cli")
 BEFORE = BENCH / "before_figures.json"  # the same measurements on the code before issue 6's changes
 
 TARGETS = {
@@ -57,6 +60,8 @@ TARGETS = {
     "pdf_cold_to_warm": 2.0,  # ≤ (consult cold / consult warm)
     "page_bytes": 150_000,  # ≤ (workspace page + its CSS and JS, raw)
     "fragment_bytes": 40_000,  # ≤ (one update fragment, raw HTML)
+    "cli_startup_ratio": 3.0,  # ≤ (recommend, process start to first result / bare django.setup(), same settings)
+    "cli_batch_ratio": 2.0,  # ≤ (per workup in a batch of 1,000 / the engine alone on the same workups)
 }
 
 
@@ -468,6 +473,13 @@ def section_load() -> dict:
             "lost_consults": data.get("lost_consults"), "machine": data.get("machine")}
 
 
+# --- 6. command line ------------------------------------------------------------------------------------
+
+def section_cli(args) -> dict:
+    log("cli: recommend start-up and a batch of 1,000 workups (bench/cli_bench.py) ...")
+    return run_json([PY, "bench/cli_bench.py", "--repeats", str(args.cli_repeats), "--batch", "1000"])
+
+
 # --- verdicts and report ---------------------------------------------------------------------------------
 
 def verdicts(report: dict) -> list[dict]:
@@ -503,6 +515,13 @@ def verdicts(report: dict) -> list[dict]:
             w["fragment_bytes"] <= TARGETS["fragment_bytes"], " B")
         add("Update fragment ≤ 40 KB (on the wire, gzip)", w["fragment_wire_bytes"],
             f"≤ {TARGETS['fragment_bytes']:,}", w["fragment_wire_bytes"] <= TARGETS["fragment_bytes"], " B")
+    if "cli" in report:
+        c = report["cli"]
+        add("recommend: process start to the first result ≤ 3× a bare django.setup() (same settings)",
+            c["startup_ratio"], f"≤ {TARGETS['cli_startup_ratio']}×",
+            c["startup_ratio"] <= TARGETS["cli_startup_ratio"], "×")
+        add("recommend --jsonl: per workup in a batch of 1,000 ≤ 2× the engine alone (validation, JSON included)",
+            c["batch_ratio"], f"≤ {TARGETS['cli_batch_ratio']}×", c["batch_ratio"] <= TARGETS["cli_batch_ratio"], "×")
     return rows
 
 
@@ -689,6 +708,29 @@ def markdown(report: dict) -> str:
     else:
         out += [load.get("status", "not run"), ""]
 
+    if "cli" in report:
+        c, e = report["cli"], report["cli"]["engine"]
+        out += ["## 6. Command line", "",
+                f"bench/cli_bench.py, fresh processes, settings `{c['settings']}`, {c['repeats']} interleaved runs "
+                f"each. Batch: `recommend --jsonl` over {c['batch_n']:,} seeded random workups minus the same over "
+                "their first line, per workup; the engine alone is `consult_evaluate` on the same workups, "
+                "already validated, in one process.", "",
+                "| Figure | Time |", "|---|---:|",
+                f"| `python -c pass` | {fmt_spread(c['python_alone_ms'], ' ms', 0)} |",
+                f"| `python -c \"import django; django.setup()\"` | {fmt_spread(c['django_setup_ms'], ' ms', 0)} |",
+                f"| `recommend --compact {c['case']}.json`, start to first result | "
+                f"{fmt_spread(c['startup_to_first_result_ms'], ' ms', 0)} |",
+                f"| `recommend --jsonl`, per workup in a batch | {fmt_spread(c['batch_ms_per_workup'], ' ms', 2)} |",
+                f"| Engine alone, per workup | {fmt_spread(e['engine_ms_per_workup'], ' ms', 2)} |",
+                f"| knowledge_load from the YAML (libyaml) | {fmt_spread(e['knowledge_load_libyaml_ms'], ' ms', 0)} |",
+                f"| knowledge_load from the YAML (pure-Python parser, before issue 17) | "
+                f"{fmt_spread(e['knowledge_load_pure_python_yaml_ms'], ' ms', 0)} |", "",
+                f"Start-up ÷ bare django.setup(): {c['startup_ratio']}×; batch per workup ÷ engine alone: "
+                f"{c['batch_ratio']}×. Where one start-up goes (one fresh process, medians, the knowledge-base "
+                "cache already written):", "", "| Phase | ms |", "|---|---:|"]
+        out += [f"| {name} | {ms:.1f} |" for name, ms in c["startup_phases_ms"].items()]
+        out.append("")
+
     before = report.get("before")
     if before:
         out += ["## Before and after", "", before.get("note", ""), "",
@@ -749,6 +791,8 @@ def main() -> int:
     parser.add_argument("--engine-repeats", type=int, default=9, help="passes over each workload (default 9)")
     parser.add_argument("--pdf-repeats", type=int, default=3, help="fresh processes per document (default 3)")
     parser.add_argument("--pdf-runs", type=int, default=5, help="warm renders per process (default 5)")
+    parser.add_argument("--cli-repeats", type=int, default=3,
+                        help="interleaved runs of each command-line measurement (default 3)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--out", type=Path, default=BENCH / "results.md")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
@@ -789,6 +833,8 @@ def main() -> int:
                          "DJANGO_STATIC_ROOT": str(tmp / "static"), "PYTHONPATH": str(ROOT)})
         if "pdf" in only:
             report["pdf"] = section_pdf(args, tmp)
+        if "cli" in only:
+            report["cli"] = section_cli(args)
         report["load"] = section_load() if "load" in only else {"status": "not measured in this run"}
     except (RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         failed = True

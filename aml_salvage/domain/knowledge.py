@@ -555,10 +555,16 @@ class KnowledgeError(Exception):
         super().__init__("knowledge base invalid:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+# libyaml's parser (PyYAML built against it, as the wheels are) reads the knowledge base ten times faster
+# than the pure-Python one; both build the same plain data with the same safe constructor, so validation
+# is unchanged.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, problems: list[str]):
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_YAML_LOADER)
     except FileNotFoundError:
         problems.append(f"{path}: file missing")
     except yaml.YAMLError as exc:

@@ -168,6 +168,9 @@ LOGGING = {
 # The clinical knowledge base (YAML, validated at load). A missing or invalid knowledge base stops
 # start-up rather than serving partial advice.
 AML_SALVAGE_KNOWLEDGE_DIR = Path(env_str("AML_SALVAGE_KNOWLEDGE_DIR", str(BASE_DIR / "fixtures" / "knowledge")))
+# The validated knowledge base, cached by a hash of its files and of the schema code (aml_salvage/knowledge_cache.py).
+AML_SALVAGE_KNOWLEDGE_CACHE_DIR = Path(
+    env_str("AML_SALVAGE_KNOWLEDGE_CACHE_DIR", str(BASE_DIR / ".cache" / "knowledge")))
 # Institutional BSA cap in m² (None: no cap, ASCO guidance). Printed on every dose when applied.
 AML_SALVAGE_BSA_CAP_M2 = env_float("AML_SALVAGE_BSA_CAP_M2", None)
 AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — institution not configured")
