@@ -10,6 +10,7 @@ import re
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band, renal_dose_band
 from .knowledge import KnowledgeBase, Parameters, Regimen, WarningRecord
+from .regimen_facts import has_anthracycline, has_high_dose_cytarabine, regimen_drugs
 from .result import (
     TIERS,
     Assessment,
@@ -68,23 +69,13 @@ def _anthracycline_course(reg: Regimen, equivalence: dict) -> dict[str, float] |
 
 
 def _drug_flags(reg: Regimen, params: Parameters) -> dict:
-    """What the conditional warnings need to know of a regimen.
-
-    A regimen without a schedule in our sources (CLAG-M, GCLAC) still carries the knowledge base's static
-    cerebellar or cumulative-anthracycline warning: that warning is the knowledge base's statement that
-    the regimen contains cytarabine ≥1 g/m² or an anthracycline, so it counts here too.
-    """
-    steps = [s for sched in reg.schedules for s in sched.steps]
+    """What the conditional warnings need to know of a regimen (regimen_facts.py: the same facts the rules read)."""
     equivalence = params.conditional_warnings.doxorubicin_equivalence
     qtc = [row for row in params.conditional_warnings.qtc if reg.id in row.regimens]
     return {
-        "fludarabine": any(s.drug == "fludarabine" for s in steps),
-        "high_cytarabine": "cytarabine-cerebellar" in reg.warnings or any(
-            s.drug == "cytarabine" and s.unit == "mg/m2" and s.dose is not None
-            and s.dose >= params.cytarabine_high_dose_mg_m2
-            for s in steps
-        ),
-        "anthracycline": "anthracycline-cumulative" in reg.warnings or any(s.drug in equivalence for s in steps),
+        "fludarabine": "fludarabine" in regimen_drugs(reg),
+        "high_cytarabine": has_high_dose_cytarabine(reg, params),
+        "anthracycline": has_anthracycline(reg, params),
         "cytoreductive": reg.kind in _CYTOREDUCTIVE_KINDS,
         "qtc": qtc[0] if qtc else None,
         # mg/m² of each anthracycline in one course of the first (standard) schedule; None: not computable

@@ -451,7 +451,6 @@ class Parameters(_Record):
     older_age_years: int = Field(description="at or above: 'older' in DT20 Conclusions; intensive not preferred")
     ecog_intensive_conflict_min: int = Field(description="ECOG at or above this with 'fit' ticked is a conflict")
     lvef_anthracycline_min_pct: int = Field(description="below: anthracycline regimens not preferred")
-    anthracycline_drugs: list[str] = Field(description="anthracyclines and anthracenediones, by generic name")
     renal_severe_crcl_ml_min: float = Field(description="below: severe renal impairment")
     sources: dict[str, list[str]] = Field(description="reference ids for each parameter above")
     epi: EpiTable

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from .dosing import fludarabine_band, withheld_drugs
 from .knowledge import OPTION_IDS, KnowledgeBase
+from .regimen_facts import anthracyclines_in, has_anthracycline, has_high_dose_cytarabine, regimen_drugs
 from .result import TIERS, Action, Assessment, Reason, View
 from .workup import Workup
 
@@ -586,35 +587,23 @@ class Selection:
 
     def organ_caps(self) -> None:
         """Heart, liver and kidneys change tiers, not only text [ESC 2022 cardio-oncology; drug labels]."""
-        profile, params = self.profile, self.kb.parameters
+        profile, params, regimens = self.profile, self.kb.parameters, self.kb.regimens
         if profile.lvef is not None and profile.lvef < params.lvef_anthracycline_min_pct:
-            for oid, drugs in self.regimens_with(set(params.anthracycline_drugs)).items():
-                self.cap(oid, CONSIDER, "R-CARD-01", lvef=profile.lvef, limit=params.lvef_anthracycline_min_pct,
-                         drugs=" and ".join(sorted(drugs)))
+            for oid, regimen in regimens.items():
+                if has_anthracycline(regimen, params):
+                    agents = " and ".join(sorted(anthracyclines_in(regimen, params))) or "its anthracycline"
+                    self.cap(oid, CONSIDER, "R-CARD-01", lvef=profile.lvef,
+                             limit=params.lvef_anthracycline_min_pct, drugs=agents)
         for drug, sentence in withheld_drugs(kb=self.kb, workup=self.workup, assessment=self.assessment).items():
             if drug == "fludarabine":
                 continue  # R-RENAL-01, above
-            for oid in self.regimens_with({drug}):
-                self.cap(oid, NOT_RECOMMENDED, "R-ORGAN-01", drug=drug, sentence=sentence)
+            for oid, regimen in regimens.items():
+                if drug in regimen_drugs(regimen):
+                    self.cap(oid, NOT_RECOMMENDED, "R-ORGAN-01", drug=drug, sentence=sentence)
         if profile.crcl is not None and profile.crcl < params.renal_severe_crcl_ml_min:
-            self.cap(self.high_dose_cytarabine(), ALTERNATIVE, "R-RENAL-02", crcl=f"{profile.crcl:.0f}",
+            high_dose = [oid for oid, regimen in regimens.items() if has_high_dose_cytarabine(regimen, params)]
+            self.cap(high_dose, ALTERNATIVE, "R-RENAL-02", crcl=f"{profile.crcl:.0f}",
                      limit=f"{params.renal_severe_crcl_ml_min:g}")
-
-    def regimens_with(self, drugs: set[str]) -> dict[str, set[str]]:
-        """Regimens any of whose dose steps gives one of ``drugs``, with the drugs found."""
-        found: dict[str, set[str]] = {}
-        for oid, regimen in self.kb.regimens.items():
-            hit = {step.drug for sched in regimen.schedules for step in sched.steps if step.drug in drugs}
-            if hit:
-                found[oid] = hit
-        return found
-
-    def high_dose_cytarabine(self) -> list[str]:
-        """Regimens with cytarabine at or above the cerebellar-toxicity dose (parameters.yaml)."""
-        limit = self.kb.parameters.cytarabine_high_dose_mg_m2
-        return [oid for oid, regimen in self.kb.regimens.items()
-                if any(step.drug == "cytarabine" and step.unit == "mg/m2" and (step.dose or 0) >= limit
-                       for sched in regimen.schedules for step in sched.steps)]
 
     # -- actions ---------------------------------------------------------------------------------
     def plan_actions(self) -> None:

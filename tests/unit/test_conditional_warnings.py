@@ -240,3 +240,13 @@ def test_an_explicit_weight_choice_or_a_normal_weight_gives_no_body_weight_warni
     assert fludarabine.status == "adjusted" and fludarabine.dose == 24
     normal = evaluate(build(YOUNG_FIT))
     assert not any(w.id == "crcl-weight-changes-dose" for o in normal.options for w in o.warning_details)
+
+
+def test_a_regimen_without_a_schedule_is_still_gated_by_the_heart_and_the_kidneys(evaluate):
+    """CLAG-M has no dose table in our sources, but the knowledge base marks it as containing an
+    anthracycline and cytarabine >= 1 g/m2: the LVEF and severe-renal rules reach it too."""
+    result = evaluate(build(YOUNG_FIT, **{"patient.lvef_pct": 40,
+                                          "patient.creatinine": {"value": 3.0, "unit": "mg/dL"}}))
+    clag_m = option(result, "clag-m")
+    assert {"R-CARD-01", "R-RENAL-02"} <= {r.rule_id for r in clag_m.rules}
+    assert "its anthracycline" in next(r.text for r in clag_m.rules if r.rule_id == "R-CARD-01")
