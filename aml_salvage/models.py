@@ -3,8 +3,8 @@
 A consult records what the clinician saw and chose at the time. Later knowledge-base changes never alter
 it: the result is stored as JSON, not recomputed. A correction is a new consult linked to the old one
 (``revision_of``). Two guards: the model (``save`` on an existing row, ``delete`` and the queryset's bulk
-``update``/``delete`` all refuse) and the database (triggers from migration 0003 refuse UPDATE and DELETE
-from any client: raw SQL, another program, a future bug).
+``update``/``delete`` all refuse) and the database (triggers from migrations 0003 and 0004 refuse UPDATE,
+DELETE and TRUNCATE from any client, unconditionally: raw SQL, another program, a future bug).
 
 The audit trail (``AuditEvent``) is append-only in the same two ways: who created, viewed, revised, printed
 or exported which consult, and when. It holds no patient data: the consult is referenced by id.
@@ -18,8 +18,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 from django.urls import reverse
 
 PATIENT_IDENTIFIER_MAX = 32
@@ -141,22 +139,6 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditAppendOnly(MSG_AUDIT_APPEND_ONLY)
-
-
-def records_deletion_allowed() -> int:
-    """Called by the SQLite DELETE triggers of migration 0003: 1 only under the test settings."""
-    return 1 if getattr(settings, "AML_SALVAGE_ALLOW_RECORD_DELETION", False) else 0
-
-
-@receiver(connection_created, dispatch_uid="aml_salvage_record_guard")
-def _record_guard_on_connect(sender, connection, **kwargs) -> None:
-    # The triggers ask the connection whether deletion is allowed. Without this function (another SQLite
-    # client) the trigger fails with "no such function", so a DELETE is still refused.
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("aml_salvage_deletion_allowed", 0, records_deletion_allowed)
-    elif connection.vendor == "postgresql" and records_deletion_allowed():
-        with connection.connection.cursor() as cursor:
-            cursor.execute("SET aml_salvage.allow_record_deletion = 'on'")
 
 
 class KnowledgeBaseEntry(models.Model):

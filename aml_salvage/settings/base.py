@@ -177,6 +177,3 @@ AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — in
 AML_SALVAGE_PAPER_SIZE = env_str("AML_SALVAGE_PAPER_SIZE", "letter")
 # The jurisdiction a new workup starts with (drug availability); the clinician can change it per consult.
 AML_SALVAGE_DEFAULT_JURISDICTION = env_str("AML_SALVAGE_DEFAULT_JURISDICTION", "CA")
-# Saved consults and audit events are protected by database triggers (migration 0003) that refuse UPDATE
-# and DELETE. Only the test settings turn deletion on, so that test teardown can empty the tables.
-AML_SALVAGE_ALLOW_RECORD_DELETION = False
