@@ -1,7 +1,8 @@
 """Production: configured from the environment only (see README, "Deploying").
 
 Required: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS. Optional: DATABASE_URL (default: SQLite file
-db.sqlite3 in the project directory), DJANGO_TRUSTED_PROXY_COUNT, DJANGO_CSRF_TRUSTED_ORIGINS,
+db.sqlite3 in the project directory), MIGRATION_DATABASE_URL (PostgreSQL: the schema owner's role),
+DJANGO_TRUSTED_PROXY_COUNT, DJANGO_CSRF_TRUSTED_ORIGINS,
 DJANGO_SECURE_HSTS_SECONDS, DJANGO_SECURE_HSTS_PRELOAD, DJANGO_STATIC_ROOT, DJANGO_SECURE_SSL_REDIRECT
 (loopback load tests only) and the AML_SALVAGE_* settings of base.py.
 """
@@ -40,6 +41,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:/// or postgres:// URL")
+# Two roles on PostgreSQL (README, "Security and audit"): DATABASE_URL is the runtime role, which owns nothing
+# and holds only what `grant_runtime_role` gives it; MIGRATION_DATABASE_URL is the schema's owner, used only by
+# `manage.py migrate --database owner` and `manage.py grant_runtime_role` (never by the app servers).
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+if MIGRATION_DATABASE_URL:
+    DATABASES["owner"] = dj_database_url.parse(MIGRATION_DATABASE_URL)
+    runtime, owner = DATABASES["default"], DATABASES["owner"]
+    if runtime["ENGINE"] != "django.db.backends.postgresql" or owner["ENGINE"] != runtime["ENGINE"]:
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL is for PostgreSQL: set it only with a postgres:// "
+                                   "DATABASE_URL (SQLite has no roles)")
+    if (owner["HOST"], owner["PORT"], owner["NAME"]) != (runtime["HOST"], runtime["PORT"], runtime["NAME"]):
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL must name the same host, port and database as "
+                                   "DATABASE_URL, with the owner's role")
+    if owner["USER"] == runtime["USER"]:
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL and DATABASE_URL must use two different roles: the "
+                                   "app's runtime role must not own the tables")
 
 # --- HTTPS ---------------------------------------------------------------------------------------------
 # TLS ends at the reverse proxy (nginx), which must set X-Forwarded-Proto (and overwrite any sent by the
