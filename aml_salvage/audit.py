@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
@@ -66,14 +67,27 @@ def _spreadsheet_safe(cell) -> str:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address for sign-in throttling: REMOTE_ADDR, or, behind N trusted proxies
-    (DJANGO_TRUSTED_PROXY_COUNT), the address the outermost trusted proxy saw in X-Forwarded-For.
-    Entries further left are written by the client and cannot be trusted."""
+    """The client's address for sign-in throttling. REMOTE_ADDR, unless the request comes from a trusted
+    proxy (DJANGO_TRUSTED_PROXIES) and DJANGO_TRUSTED_PROXY_COUNT proxies are configured: then the address
+    the outermost trusted proxy saw, the right-most X-Forwarded-For entry that no trusted proxy wrote.
+    Entries further left are written by the client and cannot be trusted; so is the whole header when
+    the app is reached directly, not through a proxy."""
     proxies = getattr(settings, "AML_SALVAGE_TRUSTED_PROXY_COUNT", 0)
     remote = request.META.get("REMOTE_ADDR")
-    if proxies <= 0:
+    if proxies <= 0 or not _from_trusted_proxy(remote):
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if len(forwarded) < proxies:
         return remote
-    return forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:  # not an address: a misconfigured proxy or a forged header
+        return remote
+
+
+def _from_trusted_proxy(remote: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return any(address in network for network in getattr(settings, "AML_SALVAGE_TRUSTED_PROXIES", ()))

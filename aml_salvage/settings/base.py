@@ -5,7 +5,7 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
-from .env import env_float, env_int, env_str
+from .env import env_float, env_int, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -121,14 +121,20 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-# Lock the username *from that address*: a colleague mistyping elsewhere does not lock the clinician out.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Two independent counts, each paused at AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME: per username
+# (guessing one account from many addresses) and per address (spraying passwords over many usernames).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not wipe the failures before it (they expire with the cool-off; the audit trail keeps them).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# The client address: REMOTE_ADDR, or the X-Forwarded-For entry added by the trusted proxies in front.
+# The client address: REMOTE_ADDR, or, when REMOTE_ADDR is a trusted proxy, the X-Forwarded-For entry it added.
 AXES_CLIENT_IP_CALLABLE = "aml_salvage.audit.client_ip"
-# How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For in front of the app. 0: none.
+# How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For in front of the app. 0 (the
+# default): X-Forwarded-For is ignored, the address is REMOTE_ADDR.
 AML_SALVAGE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+# The addresses those proxies connect from (addresses or networks, comma-separated). A request from any
+# other address (gunicorn reached directly) is taken at its REMOTE_ADDR whatever X-Forwarded-For says.
+AML_SALVAGE_TRUSTED_PROXIES = env_networks("DJANGO_TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"])
 
 # --- Browser security headers ---------------------------------------------------------------------
 # Nothing from other hosts, no inline script or style (htmx's own indicator style is switched off in

@@ -130,20 +130,54 @@ def fail(client, username="alice", **extra):
     return client.post(LOGIN, {"username": username, "password": "wrong-password-123"}, **extra)
 
 
-def test_five_failed_sign_ins_pause_that_username_from_that_address(client, author, teammate):
-    assert settings.AXES_FAILURE_LIMIT == 5
+def paused_message() -> str:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return f"Sign-in paused for {minutes} minutes after {settings.AXES_FAILURE_LIMIT} failed attempts"
+
+
+def sign_in(username="alice", address="127.0.0.1", **extra):
+    return Client(REMOTE_ADDR=address).post(LOGIN, {"username": username, "password": PASSWORD}, **extra)
+
+
+def test_five_failed_sign_ins_pause_that_username(client, author, teammate):
+    assert settings.AXES_FAILURE_LIMIT == 5 and settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
     for _ in range(4):
         assert fail(client).status_code == 200  # the form again, with its error
     locked = fail(client)
-    assert locked.status_code == 429 and "Sign-in paused" in locked.content.decode()
-    assert "15 minutes" in locked.content.decode()
-    right = client.post(LOGIN, {"username": "alice", "password": PASSWORD})
-    assert right.status_code == 429, "even the right password is refused while paused"
+    assert locked.status_code == 429
+    text = " ".join(locked.content.decode().split())
+    assert paused_message() == "Sign-in paused for 15 minutes after 5 failed attempts"
+    assert paused_message() in text and "ask a colleague with staff rights" in text
+    assert client.post(LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 429, \
+        "even the right password is refused while paused"
     assert client.get("/").status_code == 302
-    # Another clinician at the same computer, and the same clinician elsewhere, are not affected.
-    assert Client().post(LOGIN, {"username": "bob", "password": PASSWORD}).status_code == 302
-    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
-    assert elsewhere.post(LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 302
+    assert sign_in("alice", "10.1.2.3").status_code == 429, "the username is paused wherever it signs in from"
+    assert sign_in("bob", "10.1.2.3").status_code == 302, "a colleague elsewhere is not affected"
+
+
+def test_password_spraying_across_usernames_from_one_address_is_paused(author, teammate):
+    sprayer = Client(REMOTE_ADDR="198.51.100.9")
+    for number in range(4):
+        assert fail(sprayer, f"guess{number}").status_code == 200
+    assert fail(sprayer, "guess4").status_code == 429
+    assert sign_in("alice", "198.51.100.9").status_code == 429, "that address is paused for every username"
+    assert sign_in("alice", "198.51.100.10").status_code == 302, "the usernames themselves are not"
+
+
+def test_guessing_one_username_from_many_addresses_is_paused(author):
+    for number in range(4):
+        assert fail(Client(REMOTE_ADDR=f"203.0.113.{number}")).status_code == 200
+    assert fail(Client(REMOTE_ADDR="203.0.113.4")).status_code == 429
+    assert sign_in("alice", "203.0.113.99").status_code == 429
+
+
+def test_a_successful_sign_in_does_not_erase_the_failures_before_it(client, author):
+    for _ in range(4):
+        fail(client)
+    assert client.post(LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 302
+    assert AccessAttempt.objects.get(username="alice").failures_since_start == 4, "kept after the success"
+    client.post(reverse("logout"))
+    assert fail(client).status_code == 429, "the fifth failure within the cool-off pauses"
 
 
 def test_the_pause_ends_after_the_cool_off(client, author):
@@ -154,15 +188,6 @@ def test_the_pause_ends_after_the_cool_off(client, author):
     assert client.post(LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 302
 
 
-def test_a_successful_sign_in_resets_the_count(client, author):
-    for _ in range(4):
-        fail(client)
-    assert client.post(LOGIN, {"username": "alice", "password": PASSWORD}).status_code == 302
-    client.post(reverse("logout"))
-    for _ in range(4):
-        assert fail(client).status_code == 200
-
-
 def test_the_admin_sign_in_is_throttled_too(client, staff):
     url = reverse("admin:login")
     for _ in range(5):
@@ -170,17 +195,56 @@ def test_the_admin_sign_in_is_throttled_too(client, staff):
     assert response.status_code == 429
 
 
-def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(settings, author):
+def test_a_spoofed_forwarded_for_changes_nothing_without_a_trusted_proxy(author):
+    assert settings.AML_SALVAGE_TRUSTED_PROXY_COUNT == 0  # the default
+    sprayer = Client(REMOTE_ADDR="198.51.100.9")
+    for number in range(4):
+        assert fail(sprayer, f"guess{number}", HTTP_X_FORWARDED_FOR=f"192.0.2.{number}").status_code == 200
+    assert fail(sprayer, "guess4", HTTP_X_FORWARDED_FOR="192.0.2.200").status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.9"}
+
+
+def test_behind_one_trusted_proxy_the_address_it_saw_is_throttled(settings, author, teammate):
+    settings.AML_SALVAGE_TRUSTED_PROXY_COUNT = 1
+    nginx = {"REMOTE_ADDR": "127.0.0.1"}  # the proxy, on the same machine (DJANGO_TRUSTED_PROXIES' default)
+    for number in range(5):  # the client prepends forged entries; nginx appends what it saw, right-most
+        response = fail(Client(**nginx), f"guess{number}", HTTP_X_FORWARDED_FOR=f"6.6.6.{number}, 192.0.2.7")
+    assert response.status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"192.0.2.7"}
+    via_proxy = {**nginx, "HTTP_X_FORWARDED_FOR": "192.0.2.8"}
+    assert sign_in("alice", **via_proxy).status_code == 302, "another client behind the same proxy signs in"
+    assert sign_in("bob", **{**nginx, "HTTP_X_FORWARDED_FOR": "192.0.2.7"}).status_code == 429
+
+
+def test_reached_directly_the_app_ignores_forwarded_for_even_with_a_proxy_count(settings, author):
+    # gunicorn reachable without going through the proxy: the request does not come from a trusted address.
+    settings.AML_SALVAGE_TRUSTED_PROXY_COUNT = 1
+    direct = Client(REMOTE_ADDR="198.51.100.77")
+    for number in range(5):
+        response = fail(direct, f"guess{number}", HTTP_X_FORWARDED_FOR=f"192.0.2.{number}")
+    assert response.status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.77"}
+
+
+@pytest.mark.parametrize(("count", "trusted", "forwarded", "expected"), [
+    (0, ["127.0.0.1/32"], "6.6.6.6, 192.0.2.7", "127.0.0.1"),  # no proxy: the header is the client's words
+    (1, ["127.0.0.1/32"], "6.6.6.6, 192.0.2.7", "192.0.2.7"),  # what nginx saw; the left part is ignored
+    (2, ["127.0.0.1/32"], "6.6.6.6, 192.0.2.7", "6.6.6.6"),  # load balancer, then nginx
+    (3, ["127.0.0.1/32"], "6.6.6.6, 192.0.2.7", "127.0.0.1"),  # fewer entries than proxies: a bypassed proxy
+    (1, ["10.0.0.0/8"], "192.0.2.7", "127.0.0.1"),  # not from a trusted proxy address
+    (1, ["127.0.0.1/32"], "192.0.2.7, not-an-address", "127.0.0.1"),
+])
+def test_client_address(settings, count, trusted, forwarded, expected):
+    import ipaddress
+
     from aml_salvage.audit import client_ip
 
     class Request:
-        META = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 192.0.2.7"}
+        META = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": forwarded}
 
-    assert client_ip(Request) == "127.0.0.1"  # no proxy configured: the header is the client's own words
-    settings.AML_SALVAGE_TRUSTED_PROXY_COUNT = 1
-    assert client_ip(Request) == "192.0.2.7"  # what nginx saw; the spoofable left part is ignored
-    settings.AML_SALVAGE_TRUSTED_PROXY_COUNT = 3
-    assert client_ip(Request) == "127.0.0.1"
+    settings.AML_SALVAGE_TRUSTED_PROXY_COUNT = count
+    settings.AML_SALVAGE_TRUSTED_PROXIES = [ipaddress.ip_network(n) for n in trusted]
+    assert client_ip(Request) == expected
 
 
 # --- passwords ------------------------------------------------------------------------------------------
