@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 ACTIVITY_KEY = "_aml_salvage_activity"
 
@@ -33,3 +34,23 @@ class SessionActivityMiddleware:
             if now - int(request.session.get(ACTIVITY_KEY, 0)) >= self.renew_every:
                 request.session[ACTIVITY_KEY] = now  # modified → saved with a fresh expiry
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` (Django's ``add_never_cache_headers``) on every response to a signed-in user.
+
+    Pages, fragments, PDFs and exports for a signed-in user carry patient data, and ward workstations are
+    shared: no copy may stay in the browser's disk cache or history snapshots. Applied to every signed-in
+    response rather than view by view, so a new view cannot forget it. Static files are served before this
+    (WhiteNoise) and stay cacheable; the sign-in page is no-store already (Django's LoginView).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        signed_in = request.user.is_authenticated  # before the view: a sign-out's response counts too
+        response = self.get_response(request)
+        if signed_in or request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

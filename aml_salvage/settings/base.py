@@ -39,6 +39,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Renews the idle timeout at most once a minute (not a session write per request).
     "aml_salvage.middleware.SessionActivityMiddleware",
+    # Cache-Control: no-store on every signed-in response (patient data; shared ward workstations).
+    "aml_salvage.middleware.NoStoreMiddleware",
     # Default-deny: every view needs a signed-in user unless marked @login_not_required (the login page).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
