@@ -3,7 +3,8 @@
     python manage.py create_clinician                      # prompts for everything
     python manage.py create_clinician --username alice --team "Leukemia A" [--staff]
 
---staff also gives read-only access to the admin (saved consults, knowledge base). The password must pass
+--staff also gives read-only access to the admin (saved consults, knowledge base), and lets staff lift a
+colleague's sign-in pause (admin › Access attempts). The password must pass
 the project's validators (AUTH_PASSWORD_VALIDATORS: at least 12 characters, not common, not all digits).
 """
 
@@ -17,8 +18,32 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-STAFF_PERMISSIONS = (("aml_salvage", "view_consult"), ("aml_salvage", "view_knowledgebaseentry"))
+STAFF_PERMISSIONS = (("aml_salvage", "view_consult"), ("aml_salvage", "view_knowledgebaseentry"),
+                     # lift a sign-in pause for a colleague (admin › Access attempts; the lockout page says so)
+                     ("axes", "view_accessattempt"), ("axes", "delete_accessattempt"))
 MAX_PASSWORD_ATTEMPTS = 3
+
+
+MSG_USERNAME_REQUIRED = "username: a username is required"
+MSG_USERNAME_INVALID = "username {username!r} refused: {reason}"
+MSG_USERNAME_TAKEN = "username {username!r} refused: user {existing!r} already exists (usernames ignore case)"
+
+
+def username_checked(username: str) -> str:
+    """The username as Django's own forms accept it: normalised (NFKC), within the model field's length,
+    letters, digits and @ . + - _ only (UnicodeUsernameValidator), and unique regardless of case."""
+    User = get_user_model()
+    if not username:
+        raise CommandError(MSG_USERNAME_REQUIRED)
+    username = User.normalize_username(username)
+    try:
+        User._meta.get_field(User.USERNAME_FIELD).clean(username, None)
+    except ValidationError as exc:
+        raise CommandError(MSG_USERNAME_INVALID.format(username=username, reason=" ".join(exc.messages))) from None
+    existing = User._default_manager.filter(**{f"{User.USERNAME_FIELD}__iexact": username}).first()
+    if existing is not None:
+        raise CommandError(MSG_USERNAME_TAKEN.format(username=username, existing=existing.get_username()))
+    return username
 
 
 class Command(BaseCommand):
@@ -63,11 +88,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
-        username = (options["username"] or self._ask("Username")).strip()
-        if not username:
-            raise CommandError("a username is required")
-        if User.objects.filter(username=username).exists():
-            raise CommandError(f"user {username!r} already exists")
+        username = username_checked((options["username"] or self._ask("Username")).strip())
         team_name = (options["team"] or self._ask("Care team")).strip()
         if not team_name:
             raise CommandError("a care team is required: consults are shared within a team")
