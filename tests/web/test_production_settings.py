@@ -22,7 +22,8 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 @pytest.fixture
 def prod_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AML_SALVAGE_", "DATABASE_URL"))}
+    ours = ("DJANGO_", "AML_SALVAGE_", "DATABASE_URL", "MIGRATION_DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update({
         "DJANGO_SETTINGS_MODULE": "aml_salvage.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
@@ -60,6 +61,12 @@ def test_check_deploy_passes_with_no_warnings(prod_env):
     ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must name the host"),
     ({"DATABASE_URL": "mysql://u:p@db/aml"}, "DATABASE_URL must be a sqlite:/// or postgres:// URL"),
     ({"DJANGO_SECURE_SSL_REDIRECT": "maybe"}, "DJANGO_SECURE_SSL_REDIRECT must be true or false"),
+    ({"DJANGO_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "DJANGO_TRUSTED_PROXIES must list IP addresses or networks"),
+    ({"MIGRATION_DATABASE_URL": "postgres://owner:pw@db/aml"}, "MIGRATION_DATABASE_URL is for PostgreSQL"),
+    ({"DATABASE_URL": "postgres://app:pw@db/aml", "MIGRATION_DATABASE_URL": "postgres://owner:pw@db/other"},
+     "MIGRATION_DATABASE_URL must name the same host, port and database"),
+    ({"DATABASE_URL": "postgres://aml:pw@db/aml", "MIGRATION_DATABASE_URL": "postgres://aml:pw2@db/aml"},
+     "must use two different roles"),
 ])
 def test_refuses_to_start_on_a_missing_or_bad_setting(prod_env, change, message):
     prod_env.update(change)
@@ -90,6 +97,27 @@ def test_settings_come_from_the_environment(prod_env):
     assert got["institution"] == "General Hospital" and got["debug"] is False and got["proxies"] == 1
     assert got["ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert got["session_secure"] and got["csrf_secure"] and got["hsts"] >= 31536000 and got["whitenoise"]
+
+
+def test_two_database_roles_and_no_test_mechanism_in_production(prod_env):
+    prod_env.update({"DATABASE_URL": "postgres://aml_app:pw@db.example.org:5432/aml_salvage",
+                     "MIGRATION_DATABASE_URL": "postgres://aml_owner:pw2@db.example.org:5432/aml_salvage",
+                     "DJANGO_TRUSTED_PROXIES": "10.0.0.0/24, 10.0.1.5"})
+    result = python("""
+        import json, django
+        django.setup()
+        from django.conf import settings as s
+        from django.core.management import get_commands
+        print(json.dumps({"users": {alias: db["USER"] for alias, db in s.DATABASES.items()},
+            "proxies": [str(n) for n in s.AML_SALVAGE_TRUSTED_PROXIES], "flush": get_commands()["flush"],
+            "test_app": any(app.startswith("tests") for app in s.INSTALLED_APPS)}))
+    """, prod_env)
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert got["users"] == {"default": "aml_app", "owner": "aml_owner"}
+    assert got["proxies"] == ["10.0.0.0/24", "10.0.1.5/32"]
+    # The test suite's flush (which sets the immutability triggers aside) does not exist here: Django's own.
+    assert got["flush"] == "django.core" and got["test_app"] is False
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(prod_env):
