@@ -93,7 +93,11 @@ serve-prod: $(STAMP)
 	@[ -n "$$DJANGO_SECRET_KEY" ] || { echo "serve-prod: DJANGO_SECRET_KEY is not set (see README, Deploying)." >&2; exit 1; }
 	@[ -n "$$DJANGO_ALLOWED_HOSTS" ] || { echo "serve-prod: DJANGO_ALLOWED_HOSTS is not set (see README, Deploying)." >&2; exit 1; }
 	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) collectstatic --noinput -v0
-	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput
+	@# Two PostgreSQL roles (README, Security and audit): the owner migrates and grants; the app runs as DATABASE_URL's.
+	if [ -n "$$MIGRATION_DATABASE_URL" ]; then \
+	  DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput --database owner && \
+	  DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) grant_runtime_role; \
+	else DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput; fi
 	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(VENV)/bin/gunicorn aml_salvage.wsgi \
 	  --workers $(WORKERS) --bind $(BIND) --access-logfile - --access-logformat '$(ACCESS_LOG_FORMAT)'
 
