@@ -68,10 +68,10 @@ def _spreadsheet_safe(cell) -> str:
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address for sign-in throttling. REMOTE_ADDR, unless the request comes from a trusted
-    proxy (DJANGO_TRUSTED_PROXIES) and DJANGO_TRUSTED_PROXY_COUNT proxies are configured: then the address
-    the outermost trusted proxy saw, the right-most X-Forwarded-For entry that no trusted proxy wrote.
-    Entries further left are written by the client and cannot be trusted; so is the whole header when
-    the app is reached directly, not through a proxy."""
+    proxy (DJANGO_TRUSTED_PROXIES) and DJANGO_TRUSTED_PROXY_COUNT = N proxies are configured: then the
+    address the outermost trusted proxy saw, the entry it appended (N-th from the right of X-Forwarded-For;
+    those to its right were appended by the proxies behind it). Entries further left are written by the
+    client and cannot be trusted; neither can the whole header when the app is reached directly."""
     proxies = getattr(settings, "AML_SALVAGE_TRUSTED_PROXY_COUNT", 0)
     remote = request.META.get("REMOTE_ADDR")
     if proxies <= 0 or not _from_trusted_proxy(remote):

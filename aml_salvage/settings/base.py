@@ -126,7 +126,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 # Two independent counts, each paused at AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME: per username
 # (guessing one account from many addresses) and per address (spraying passwords over many usernames).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-# A success does not wipe the failures before it (they expire with the cool-off; the audit trail keeps them).
+# A success does not wipe the failures before it: they expire only with the cool-off.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The client address: REMOTE_ADDR, or, when REMOTE_ADDR is a trusted proxy, the X-Forwarded-For entry it added.

@@ -39,8 +39,7 @@ CHANGED_TABLES: dict[str, str] = {
     "auth_group": "care teams renamed",
     "auth_group_permissions": "rights of a group",
 }
-# Apps whose every table the app updates and deletes in: sessions (sign-out, expiry, clearsessions),
-# django-axes (failed sign-ins counted and expired), two-factor devices (last use, recovery codes used up).
+# Apps whose every table the app updates and deletes in (when installed).
 CHANGED_APPS: dict[str, str] = {
     "sessions": "sign-out and expiry delete sessions; activity renews them",
     "axes": "failed sign-ins are counted, then expire",
@@ -49,6 +48,7 @@ CHANGED_APPS: dict[str, str] = {
     "otp_hotp": "a device records its counter",
     "otp_email": "a device records the last code sent",
     "two_factor": "phone devices",
+    "health_check_db": "the database health check writes and removes a probe row",
 }
 READ_ONLY_TABLES = {"django_migrations": "read to tell whether migrations are pending"}
 
