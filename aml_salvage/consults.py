@@ -11,11 +11,9 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -38,9 +36,6 @@ MSG_OVERRIDE_REASON = (
 )
 MSG_IDENTIFIER_TOO_LONG = f"at most {PATIENT_IDENTIFIER_MAX} characters"
 MSG_REVISION_NOT_VISIBLE = "the consult being revised is not visible to you"
-
-# A printed PDF is kept this long, keyed by a hash of the HTML it is made from (see consult_print).
-PRINT_CACHE_SECONDS = 24 * 3600
 
 
 class ConsultInvalid(Exception):
@@ -200,10 +195,12 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     made from (for checking in a browser). Each print is recorded as 'printed' for ``user``, once the
     document exists. The caller has checked that ``user`` may see the consult.
 
-    The HTML is rendered each time (a small fraction of the cost of a PDF). The PDF is made from that
-    HTML, which carries its stylesheet inline and loads nothing else, so it is cached under a hash of
-    the HTML: a change to anything the summary shows (the template, the institution, the paper size,
-    the time zone) makes a new key, and a cached PDF is never one the current HTML would not produce.
+    Both are rendered on every print, on the server that answers, from the stored consult: nothing is kept
+    between requests, so several app servers (and servers with different knowledge bases) cannot serve a
+    document another would not produce now, and no copy of a patient's printout is kept anywhere but in
+    the clinician's hands. A per-process cache of PDFs was dropped for this (issue 14): a shared one (the
+    database cache) would keep every printout, pickled, in a table outside the audit trail for a day, to
+    save one render (about 150 ms warm, as `make bench` measures it) on a second print of the same consult.
     """
     # Imported here: printing is the one service that needs the renderer, and saving or finding
     # consults should not load WeasyPrint.
@@ -213,13 +210,6 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     facts = asdict(consult_facts(consult=consult))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
     html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta)
-    if as_html:
-        document = html.encode()
-    else:
-        key = "consult-pdf:" + hashlib.sha256(html.encode()).hexdigest()
-        document = cache.get(key)
-        if document is None:
-            document = pdf.render_consult_pdf(html=html)
-            cache.set(key, document, timeout=PRINT_CACHE_SECONDS)
+    document = html.encode() if as_html else pdf.render_consult_pdf(html=html)
     audit_record(consult=consult, user=user, action="printed")
     return document
