@@ -36,6 +36,10 @@ MSG_OVERRIDE_REASON = (
 )
 MSG_IDENTIFIER_TOO_LONG = f"at most {PATIENT_IDENTIFIER_MAX} characters"
 MSG_REVISION_NOT_VISIBLE = "the consult being revised is not visible to you"
+MSG_KB_CHANGED = (
+    "the knowledge base was updated after the result you chose from was computed: review the updated result, "
+    "then save again"
+)
 
 
 class ConsultInvalid(Exception):
@@ -88,6 +92,7 @@ def consult_create(
     patient_identifier: str = "",
     revision_of: Consult | None = None,
     team: Group | None = None,
+    kb_stamp_seen: str | None = None,
 ) -> Consult:
     """Store an immutable snapshot of the workup, the full result and the knowledge-base version, and
     record it in the audit trail: 'created' on the new consult and, for a revision, 'revised' on the
@@ -95,7 +100,10 @@ def consult_create(
     checks read the author's teams in it too, so they hold when the rows are written).
 
     Raises ConsultInvalid naming each field at fault: no team, no or unknown chosen option, a
-    non-preferred choice without an override reason, a malformed identifier.
+    non-preferred choice without an override reason, a malformed identifier; and, when ``kb_stamp_seen``
+    (the knowledge base of the result the clinician chose from, services.knowledge_stamp) is given and is
+    not the one ``result`` was just computed with, the whole consult: it would store a choice made on
+    other advice (another server during an upgrade, or a reload in between).
     """
     errors: dict[str, list[str]] = {}
     teams = teams_of(user=author)
@@ -128,6 +136,8 @@ def consult_create(
 
     if revision_of is not None and not consult_visible_to(user=author).filter(pk=revision_of.pk).exists():
         errors.setdefault("", []).append(MSG_REVISION_NOT_VISIBLE)
+    if kb_stamp_seen is not None and kb_stamp_seen != services.knowledge_stamp():
+        errors.setdefault("", []).append(MSG_KB_CHANGED)
 
     if errors:
         raise ConsultInvalid(errors)

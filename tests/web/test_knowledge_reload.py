@@ -16,6 +16,7 @@ from aml_salvage import services
 from aml_salvage.domain.knowledge import KnowledgeError
 from aml_salvage.health import MSG_KNOWLEDGE_UNAVAILABLE
 from aml_salvage.views.option_detail import KB_CHANGED_MESSAGE, TOKEN_HEADER, URL_NAME
+from tests.factories import YOUNG_FIT
 from tests.web.conftest import post_data
 from tests.web.test_workspace import HX, TOKEN_META, hx_headers
 
@@ -139,3 +140,33 @@ def test_health_fails_when_no_valid_knowledge_base_can_be_served(kb_dir, client)
     assert response.json() == {"Database(alias='default')": "OK",
                                "KnowledgeBase(version=None)": f"Unavailable: {MSG_KNOWLEDGE_UNAVAILABLE}"}
     assert str(kb_dir) not in response.content.decode()  # no paths, no details: validate_knowledge has them
+
+
+# --- a save carries the knowledge base the clinician chose from -----------------------------------------------
+
+def test_a_choice_made_on_one_knowledge_base_is_not_saved_with_a_result_from_another(kb_dir, client, author):
+    from aml_salvage.consults import MSG_KB_CHANGED
+    from aml_salvage.models import Consult
+    from aml_salvage.views.workspace import KB_STAMP_FIELD
+
+    panel = client.post(reverse("workspace"), post_data()).content.decode()
+    seen = services.knowledge_stamp()
+    assert f'name="{KB_STAMP_FIELD}" value="{seen}"' in panel  # the page posts back what it showed
+    preferred = next(o for o in services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+                     .options if o.tier == "preferred")
+
+    shutil.rmtree(kb_dir)
+    kb_copy(kb_dir, version="2099.1.1")
+    services.knowledge_reload()  # the save reaches a server with another knowledge base
+
+    typed = {"chosen_option_id": preferred.id, "patient_identifier": "MRN-55", "notes": "Tumour board."}
+    response = client.post(reverse("consult_create"), post_data(**typed, **{KB_STAMP_FIELD: seen}))
+    body = response.content.decode()
+    assert response.status_code == 200 and not Consult.objects.exists()
+    assert MSG_KB_CHANGED in body
+    assert 'value="MRN-55"' in body and "Tumour board." in body  # nothing typed is lost
+    now = services.knowledge_stamp()
+    assert f'name="{KB_STAMP_FIELD}" value="{now}"' in body  # the updated result, to review
+
+    response = client.post(reverse("consult_create"), post_data(**typed, **{KB_STAMP_FIELD: now}))
+    assert response.status_code == 302 and Consult.objects.get().kb_version == "2099.1.1"
