@@ -322,3 +322,16 @@ def test_workers_stop_when_their_master_dies(tmp_path, deployment):
         wait_for(lambda: not any(alive(pid) for pid in workers), timeout=5, what="orphaned workers to exit")
         with pytest.raises(OSError):
             server.health()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("AML_SALVAGE_INSTANCE", "../other", "AML_SALVAGE_INSTANCE must be letters, digits"),
+    ("AML_SALVAGE_WORKERS", "four", "AML_SALVAGE_WORKERS must be a whole number, not 'four'"),
+    ("AML_SALVAGE_WORKERS", "0", "AML_SALVAGE_WORKERS must be at least 1"),
+])
+def test_the_gunicorn_configuration_refuses_bad_values_by_name(tmp_path, name, value, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AML_SALVAGE_")}
+    result = subprocess.run([str(GUNICORN), "-c", "gunicorn.conf.py", "--check-config"],
+                            env={**env, name: value}, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and message in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
