@@ -87,6 +87,7 @@ createuser: $(STAMP)
 
 ## serve-prod: production settings under gunicorn on $(BIND) (needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS;
 ## see README, Deploying). Collects static files and migrates first. WORKERS=4 BIND=127.0.0.1:8000 by default.
+## gunicorn.conf.py: the knowledge base loaded once in the master; `kill -HUP <master pid>` reloads it.
 WORKERS ?= 4
 BIND ?= 127.0.0.1:8000
 serve-prod: $(STAMP)
@@ -98,11 +99,8 @@ serve-prod: $(STAMP)
 	  DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput --database owner && \
 	  DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) grant_runtime_role; \
 	else DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(MANAGE) migrate --noinput; fi
-	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(VENV)/bin/gunicorn aml_salvage.wsgi \
-	  --workers $(WORKERS) --bind $(BIND) --access-logfile - --access-logformat '$(ACCESS_LOG_FORMAT)'
-
-# Access log without query strings (%(U)s is the path alone): nothing typed into a form can reach the log.
-ACCESS_LOG_FORMAT := %(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms
+	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(VENV)/bin/gunicorn -c gunicorn.conf.py \
+	  --workers $(WORKERS) --bind $(BIND)
 
 ## loadtest: 50 simulated clinicians against gunicorn + production settings on 127.0.0.1 (not part of make test).
 ## ARGS="--clients 50 --duration 30 --workers 4"

@@ -11,11 +11,9 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -38,9 +36,10 @@ MSG_OVERRIDE_REASON = (
 )
 MSG_IDENTIFIER_TOO_LONG = f"at most {PATIENT_IDENTIFIER_MAX} characters"
 MSG_REVISION_NOT_VISIBLE = "the consult being revised is not visible to you"
-
-# A printed PDF is kept this long, keyed by a hash of the HTML it is made from (see consult_print).
-PRINT_CACHE_SECONDS = 24 * 3600
+MSG_KB_CHANGED = (
+    "the knowledge base was updated after the result you chose from was computed: review the updated result, "
+    "then save again"
+)
 
 
 class ConsultInvalid(Exception):
@@ -93,6 +92,7 @@ def consult_create(
     patient_identifier: str = "",
     revision_of: Consult | None = None,
     team: Group | None = None,
+    kb_stamp_seen: str | None = None,
 ) -> Consult:
     """Store an immutable snapshot of the workup, the full result and the knowledge-base version, and
     record it in the audit trail: 'created' on the new consult and, for a revision, 'revised' on the
@@ -100,7 +100,10 @@ def consult_create(
     checks read the author's teams in it too, so they hold when the rows are written).
 
     Raises ConsultInvalid naming each field at fault: no team, no or unknown chosen option, a
-    non-preferred choice without an override reason, a malformed identifier.
+    non-preferred choice without an override reason, a malformed identifier; and, when ``kb_stamp_seen``
+    (the knowledge base of the result the clinician chose from, services.knowledge_stamp) is given and is
+    not the one ``result`` was just computed with, the whole consult: it would store a choice made on
+    other advice (another server during an upgrade, or a reload in between).
     """
     errors: dict[str, list[str]] = {}
     teams = teams_of(user=author)
@@ -133,6 +136,8 @@ def consult_create(
 
     if revision_of is not None and not consult_visible_to(user=author).filter(pk=revision_of.pk).exists():
         errors.setdefault("", []).append(MSG_REVISION_NOT_VISIBLE)
+    if kb_stamp_seen is not None and kb_stamp_seen != services.knowledge_stamp():
+        errors.setdefault("", []).append(MSG_KB_CHANGED)
 
     if errors:
         raise ConsultInvalid(errors)
@@ -200,10 +205,12 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     made from (for checking in a browser). Each print is recorded as 'printed' for ``user``, once the
     document exists. The caller has checked that ``user`` may see the consult.
 
-    The HTML is rendered each time (a small fraction of the cost of a PDF). The PDF is made from that
-    HTML, which carries its stylesheet inline and loads nothing else, so it is cached under a hash of
-    the HTML: a change to anything the summary shows (the template, the institution, the paper size,
-    the time zone) makes a new key, and a cached PDF is never one the current HTML would not produce.
+    Both are rendered on every print, on the server that answers, from the stored consult: nothing is kept
+    between requests, so several app servers (and servers with different knowledge bases) cannot serve a
+    document another would not produce now, and no copy of a patient's printout is kept anywhere but in
+    the clinician's hands. A per-process cache of PDFs was dropped for this (issue 14): a shared one (the
+    database cache) would keep every printout, pickled, in a table outside the audit trail for a day, to
+    save one render (about 150 ms warm, as `make bench` measures it) on a second print of the same consult.
     """
     # Imported here: printing is the one service that needs the renderer, and saving or finding
     # consults should not load WeasyPrint.
@@ -213,13 +220,6 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     facts = asdict(consult_facts(consult=consult))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
     html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta)
-    if as_html:
-        document = html.encode()
-    else:
-        key = "consult-pdf:" + hashlib.sha256(html.encode()).hexdigest()
-        document = cache.get(key)
-        if document is None:
-            document = pdf.render_consult_pdf(html=html)
-            cache.set(key, document, timeout=PRINT_CACHE_SECONDS)
+    document = html.encode() if as_html else pdf.render_consult_pdf(html=html)
     audit_record(consult=consult, user=user, action="printed")
     return document

@@ -5,12 +5,20 @@ validated as it loads; an invalid knowledge base raises KnowledgeError, never pa
 validated knowledge base is kept on disk between processes (knowledge_cache.py), keyed by the files'
 bytes and the schema's code, in AML_SALVAGE_KNOWLEDGE_CACHE_DIR (default ``.cache/knowledge`` in the
 project).
+
+Once loaded, the knowledge base is pinned: files changed under a running process change nothing until a
+deliberate ``knowledge_reload()``, which validates the new files first and switches only when they are
+valid. Under gunicorn the master loads it before forking (gunicorn.conf.py: preload_app), so every worker
+serves the same version and a respawned worker inherits it instead of reading the files again; SIGHUP to
+the master runs ``knowledge_reload()`` there, then replaces the workers.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,23 +35,70 @@ from .domain.workup import Workup
 from .knowledge_cache import knowledge_load_cached
 
 __all__ = [
-    "KnowledgeError", "WorkupInvalid", "FieldError", "knowledge_get", "knowledge_reset", "workup_parse",
-    "consult_evaluate", "dosing_config",
+    "KnowledgeError", "WorkupInvalid", "FieldError", "knowledge_get", "knowledge_reset", "knowledge_reload",
+    "knowledge_stamp", "workup_parse", "consult_evaluate", "dosing_config",
 ]
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _kb: KnowledgeBase | None = None
+_stamp: str | None = None
+
+
+def _load() -> KnowledgeBase:
+    return knowledge_load_cached(Path(settings.AML_SALVAGE_KNOWLEDGE_DIR), cache_dir=knowledge_cache_dir())
+
+
+def knowledge_stamp_of(kb: KnowledgeBase) -> str:
+    """What a knowledge base says, in one short string: its version, then the start of a SHA-256 of its
+    validated content. Two servers with the same stamp give the same advice for the same workup; an edit
+    that forgot to change ``meta.yaml``'s version still changes the stamp."""
+    return f"{kb.version}+{hashlib.sha256(kb.model_dump_json().encode()).hexdigest()[:12]}"
+
+
+def _pin(kb: KnowledgeBase) -> KnowledgeBase:
+    global _kb, _stamp
+    _kb, _stamp = kb, knowledge_stamp_of(kb)
+    return kb
 
 
 def knowledge_get() -> KnowledgeBase:
-    """The process-wide knowledge base, loaded and validated on first use."""
-    global _kb
-    if _kb is None:
+    """The process-wide knowledge base, loaded and validated on first use, then pinned (see the module's
+    docstring): later changes to the files are read only by ``knowledge_reload``."""
+    kb = _kb
+    if kb is None:
         with _lock:
-            if _kb is None:
-                _kb = knowledge_load_cached(Path(settings.AML_SALVAGE_KNOWLEDGE_DIR),
-                                            cache_dir=knowledge_cache_dir())
-    return _kb
+            kb = _kb if _kb is not None else _pin(_load())
+    return kb
+
+
+def knowledge_stamp() -> str:
+    """The stamp (version and content digest) of the knowledge base this process serves; cross-request
+    artefacts carry it, so that a server with another knowledge base refuses to complete them."""
+    knowledge_get()
+    return _stamp
+
+
+def knowledge_reload() -> str:
+    """Validate the knowledge-base files as they are now and switch to them only if they are valid.
+
+    Returns the stamp now served. A missing or invalid knowledge base is refused: KnowledgeError is raised
+    and the knowledge base loaded before stays in use, unchanged (also when nothing was loaded yet, in
+    which case nothing is served). Logged either way, for the operator who asked for the reload.
+    """
+    with _lock:
+        before = _stamp
+        try:
+            kb = _load()
+        except KnowledgeError as exc:
+            logger.error("Knowledge base reload refused (%d problem(s); run `manage.py validate_knowledge`); "
+                         "still serving %s. First problem: %s", len(exc.problems), before or "nothing",
+                         exc.problems[0] if exc.problems else "?")
+            raise
+        _pin(kb)
+        logger.info("Knowledge base reloaded: %s, was %s.", _stamp, before or "not loaded")
+        return _stamp
 
 
 def knowledge_cache_dir() -> Path:
@@ -65,10 +120,10 @@ def worker_start() -> KnowledgeBase:
 
 
 def knowledge_reset() -> None:
-    """Forget the loaded knowledge base (tests, or after the files change)."""
-    global _kb
+    """Forget the loaded knowledge base (tests): the next use loads the files as they are then."""
+    global _kb, _stamp
     with _lock:
-        _kb = None
+        _kb = _stamp = None
 
 
 def dosing_config() -> DosingConfig:

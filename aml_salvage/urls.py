@@ -3,6 +3,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from . import views
+from .health import health
 
 urlpatterns = [
     path("", views.workspace, name="workspace"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("regimens/", views.regimen_list, name="regimen_list"),
     path("regimens/<slug:regimen_id>/", views.regimen_detail, name="regimen_detail"),
     path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
 ]

@@ -2,8 +2,10 @@
 
 Start-up fails, with one clear message and no traceback, when the settings are incomplete or the
 clinical knowledge base is missing or invalid: gunicorn runs no system checks, and a server must not
-come up to serve partial advice. Exit status 4 makes gunicorn stop ("App failed to load") instead of
-restarting workers forever.
+come up to serve partial advice. Under gunicorn.conf.py the master imports this module before forking
+(preload_app), so the knowledge base is loaded once and every worker inherits it; a refusal there stops
+gunicorn with exit status 4 before any worker starts (without preloading, a worker exiting with 4 makes
+gunicorn stop: "App failed to load"), and the systemd unit does not restart on 4.
 """
 
 import os

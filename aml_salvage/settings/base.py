@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "template_partials",
+    "health_check",
     "aml_salvage",
 ]
 

@@ -64,6 +64,9 @@ if MIGRATION_DATABASE_URL:
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Only `make loadtest` (plain HTTP on 127.0.0.1) turns the redirect off; a real deployment never does.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# The load balancer may probe the health endpoint over plain HTTP on the private network (it reveals only
+# ok and the knowledge-base version): no redirect there.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600)

@@ -23,7 +23,7 @@ from .. import consults, services
 from ..audit import audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices
 from ..presentation import consult_view, result_parameters, view_context
-from .workspace import save_form_carrying, workspace_render
+from .workspace import KB_STAMP_FIELD, save_form_carrying, workspace_render
 
 CONSULTS_PER_PAGE = 25
 SEARCH_SESSION_KEY = "consult_search"
@@ -61,6 +61,7 @@ def consult_create(request: HttpRequest) -> HttpResponse:
                 author=request.user, workup=workup, result=result,
                 chosen_option_id=data["chosen_option_id"], override_reason=data["override_reason"],
                 notes=data["notes"], patient_identifier=data["patient_identifier"], revision_of=revising,
+                kb_stamp_seen=request.POST.get(KB_STAMP_FIELD) or None,
             )
         except consults.ConsultInvalid as exc:
             for field, errors in exc.errors.items():

@@ -9,6 +9,11 @@ dosed; their names open the regimen library.) Nothing is kept on the server betw
 (several app servers may serve them): the panel carries the workup it was computed from as a signed token,
 which its disclosures send back in a header; this view re-validates that workup, recomputes the result and
 renders the one option's detail with the same reference numbers as the panel.
+
+The token also carries the stamp of the knowledge base the panel was computed with (services.knowledge_stamp).
+A server with another knowledge base (during a rolling upgrade, or after a reload) refuses to complete the
+panel with its own content and asks for the result to be updated instead: never advice from two versions on
+one screen.
 """
 
 from __future__ import annotations
@@ -28,34 +33,51 @@ _TOKEN_SALT = "aml_salvage.views.option_detail"
 # A panel left open longer than this asks for an update before it loads more detail.
 TOKEN_MAX_AGE_S = 12 * 3600
 STALE_MESSAGE = "This result has changed or expired: update the result, then open this option again."
+KB_CHANGED_MESSAGE = (
+    "The knowledge base was updated after this result was computed: refresh the result (Update result), "
+    "then open this option again."
+)
+
+
+class TokenRefused(Exception):
+    """The token cannot be completed here; ``message`` says what the clinician should do."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.message, self.status = message, status
 
 
 def workup_token(*, workup: Workup, user) -> str:
-    """The workup, signed (not encrypted: it holds no identifier, and the page shows it anyway) and bound
-    to the signed-in clinician."""
-    return signing.dumps({"u": user.pk, "w": workup.model_dump(mode="json")}, salt=_TOKEN_SALT, compress=True)
+    """The workup, signed (not encrypted: it holds no identifier, and the page shows it anyway), bound to the
+    signed-in clinician and to the knowledge base it was evaluated with."""
+    return signing.dumps({"u": user.pk, "k": services.knowledge_stamp(), "w": workup.model_dump(mode="json")},
+                         salt=_TOKEN_SALT, compress=True)
 
 
-def workup_from_token(*, token: str, user) -> Workup | None:
+def workup_from_token(*, token: str, user) -> Workup:
+    """The workup of a token made here for ``user`` with the knowledge base served now; else TokenRefused."""
     try:
         data = signing.loads(token, salt=_TOKEN_SALT, max_age=TOKEN_MAX_AGE_S)
     except signing.BadSignature:  # includes SignatureExpired
-        return None
+        raise TokenRefused(STALE_MESSAGE, status=400) from None
     if not isinstance(data, dict) or data.get("u") != user.pk:
-        return None
+        raise TokenRefused(STALE_MESSAGE, status=400)
+    if data.get("k") != services.knowledge_stamp():
+        raise TokenRefused(KB_CHANGED_MESSAGE, status=409)
     try:
         return services.workup_parse(data=data.get("w"))
     except services.WorkupInvalid:  # e.g. a token from before a change to the workup contract
-        return None
+        raise TokenRefused(STALE_MESSAGE, status=400) from None
 
 
 @require_GET
 def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
-    workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
-    if workup is None:
+    try:
+        workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
+    except TokenRefused as refused:
         # htmx swaps only successful responses: say it in the disclosure rather than leave "Loading…".
-        status = 200 if request.htmx else 400
-        return HttpResponse(f'<p class="stale">{STALE_MESSAGE}</p>', status=status)
+        status = 200 if request.htmx else refused.status
+        return HttpResponse(f'<p class="stale" role="alert">{refused.message}</p>', status=status)
     view = consult_view(result=services.consult_evaluate(workup=workup),
                         parameters=services.knowledge_get().parameters)
     card = view.option(option_id)
@@ -73,4 +95,5 @@ def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
     return render(request, "partials/option_detail.html", context)
 
 
-__all__ = ["TOKEN_HEADER", "URL_NAME", "option_detail", "workup_from_token", "workup_token"]
+__all__ = ["KB_CHANGED_MESSAGE", "STALE_MESSAGE", "TOKEN_HEADER", "URL_NAME", "TokenRefused", "option_detail",
+           "workup_from_token", "workup_token"]

@@ -26,6 +26,9 @@ from .option_detail import workup_token
 PAIRED = {value: unit for value, unit, _path in MEASUREMENTS}
 SAVE_FIELDS = ("patient_identifier", "chosen_option_id", "override_reason", "notes", "revision_of")
 LIVE_UPDATE_TEMPLATE = "workspace.html#result-update"
+# The knowledge base of the result shown (services.knowledge_stamp), posted back with a save: a choice made on
+# one knowledge base is not stored with a result from another (consults.consult_create).
+KB_STAMP_FIELD = "kb_stamp"
 
 
 def save_form_carrying(request: HttpRequest, **initial) -> ConsultSaveForm:
@@ -97,6 +100,7 @@ def workspace_render(
     if result is not None:
         view = consult_view(result=result, parameters=services.knowledge_get().parameters)
         context.update(view_context(view))
+        context.update(kb_stamp_field=KB_STAMP_FIELD, kb_stamp=services.knowledge_stamp())
     if request.htmx:
         # Live update: lean option cards whose detail loads when opened (views/option_detail.py), from the
         # workup this panel was computed from, signed into the panel.

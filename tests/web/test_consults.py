@@ -281,14 +281,10 @@ def test_the_printed_summary_is_headed_with_the_saved_consult(teammate, consult)
     assert service.consult_facts(consult=consult).chosen_option_name in html
 
 
-def test_a_cached_pdf_is_never_one_the_current_summary_would_not_produce(monkeypatch, settings, teammate,
-                                                                         consult):
-    """The PDF cache is keyed by the HTML it is made from: what the summary shows changes, the PDF follows."""
-    from django.core.cache import cache
-
+def test_a_pdf_is_never_one_the_current_summary_would_not_produce(monkeypatch, settings, teammate, consult):
+    """Nothing printed is kept between requests: what the summary shows changes, the PDF follows."""
     from aml_salvage import pdf
 
-    cache.clear()
     monkeypatch.setattr(pdf, "render_consult_pdf", lambda *, html: html.encode())  # the PDF "shows" its HTML
     settings.AML_SALVAGE_INSTITUTION = "St. Elsewhere"
     assert b"St. Elsewhere" in service.consult_print(consult=consult, user=teammate)
