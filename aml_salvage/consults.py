@@ -20,11 +20,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from . import services
+from . import services, storage
 from .audit import audit_record
+from .domain.knowledge import KnowledgeBase
 from .domain.result import ConsultResult
 from .domain.workup import Workup
-from .models import PATIENT_IDENTIFIER_MAX, Consult, patient_identifier_validator
+from .models import PATIENT_IDENTIFIER_MAX, Consult, KnowledgeContent, patient_identifier_validator
 
 MSG_NO_TEAM = (
     "your account belongs to no care team, so the consult cannot be saved: ask an administrator to add you "
@@ -142,7 +143,7 @@ def consult_create(
         author=author,
         patient_identifier=patient_identifier,
         workup=workup.model_dump(mode="json"),
-        result=result.model_dump(mode="json"),
+        **result_stored(result=result.model_dump(mode="json")),
         kb_version=result.kb_version,
         chosen_option_id=chosen.id,
         chosen_option_tier=chosen.tier,
@@ -155,6 +156,22 @@ def consult_create(
     if revision_of is not None:
         audit_record(consult=revision_of, user=author, action="revised")
     return consult
+
+
+def knowledge_content_store(*, kb: KnowledgeBase) -> tuple[KnowledgeContent, bytes]:
+    """The stored content of this knowledge base (the row, and the bytes it was stored from): written the
+    first time a consult is saved under it, found by its SHA-256 afterwards."""
+    content = kb.model_dump_json().encode()
+    sha256 = storage.content_sha256(content)
+    row, _ = KnowledgeContent.objects.only("sha256", "kb_version").get_or_create(
+        sha256=sha256, defaults={"kb_version": kb.version, "content": content.decode()})
+    return row, content
+
+
+def result_stored(*, result: dict) -> dict:
+    """The consult fields that store a result (as JSON): compressed against the knowledge base loaded now."""
+    row, content = knowledge_content_store(kb=services.knowledge_get())
+    return {"kb_content": row, "result_zstd": storage.result_compress(result, content=content)}
 
 
 def consult_result(*, consult: Consult) -> ConsultResult:

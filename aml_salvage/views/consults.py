@@ -86,7 +86,7 @@ def consult_list(request: HttpRequest) -> HttpResponse:
             request.session.pop(SEARCH_SESSION_KEY, None)
         return redirect("consult_list")
     query = request.session.get(SEARCH_SESSION_KEY, "")
-    found = consults.consult_search(user=request.user, query=query).defer("workup", "result")
+    found = consults.consult_search(user=request.user, query=query).defer("workup", "result_zstd")
     page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
     names = {rid: reg.name for rid, reg in services.knowledge_get().regimens.items()}
     rows = [{"consult": c, "option_name": names.get(c.chosen_option_id, c.chosen_option_id)} for c in page]
@@ -106,7 +106,7 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "meta": consults.consult_facts(consult=consult),
         "chosen": next((o for o in result.options if o.id == consult.chosen_option_id), None),
         "revisions": consults.consult_visible_to(user=request.user).filter(revision_of=consult)
-        .defer("workup", "result").order_by("created_at"),
+        .defer("workup", "result_zstd").order_by("created_at"),
         "current_kb_version": services.knowledge_get().version,
         "chosen_option_id": consult.chosen_option_id,
     })
