@@ -12,20 +12,29 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from pydantic import ValidationError as SchemaError
 
 from . import services, storage
 from .audit import audit_record
-from .domain.knowledge import KnowledgeBase
+from .domain.knowledge import KnowledgeBase, Parameters
 from .domain.result import ConsultResult
 from .domain.workup import Workup
-from .models import PATIENT_IDENTIFIER_MAX, Consult, KnowledgeContent, patient_identifier_validator
+from .models import (
+    PATIENT_IDENTIFIER_MAX,
+    Consult,
+    KnowledgeContent,
+    knowledge_content_bytes,
+    patient_identifier_validator,
+)
 
 MSG_NO_TEAM = (
     "your account belongs to no care team, so the consult cannot be saved: ask an administrator to add you "
@@ -179,6 +188,28 @@ def consult_result(*, consult: Consult) -> ConsultResult:
     return ConsultResult.model_validate(consult.result)
 
 
+def consult_parameters(*, consult: Consult) -> Parameters | None:
+    """The knowledge-base parameters the consult's result was computed with (the cut-offs its page names
+    beside the assessment): the loaded knowledge base's when it is the consult's version, else those of the
+    stored knowledge content of that version, so a saved consult reads the same after the knowledge base
+    changes. None when neither is of the consult's version (the cut-offs are then not named)."""
+    kb = services.knowledge_get()
+    if kb.version == consult.kb_version:
+        return kb.parameters
+    return _stored_parameters(consult.kb_content_id, consult.kb_version)
+
+
+@lru_cache(maxsize=8)
+def _stored_parameters(sha256: str, kb_version: str) -> Parameters | None:
+    content = json.loads(knowledge_content_bytes(sha256))
+    if content.get("meta", {}).get("version") != kb_version:
+        return None  # a consult converted by migration 0004 under a later knowledge base
+    try:
+        return Parameters.model_validate(content["parameters"])
+    except (KeyError, SchemaError):  # stored by an earlier schema: the cut-offs are not named
+        return None
+
+
 @dataclass(frozen=True)
 class ConsultFacts:
     """Who saved a consult, for which patient, and what was chosen and why: what its page and its
@@ -229,7 +260,8 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     workup = services.workup_parse(data=consult.workup)
     facts = asdict(consult_facts(consult=consult))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
-    html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta)
+    html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta,
+                                   parameters=consult_parameters(consult=consult))
     if as_html:
         document = html.encode()
     else:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import consults, services
 from ..audit import audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices
-from ..presentation import consult_view, result_parameters, view_context
+from ..presentation import consult_view, view_context
 from .workspace import save_form_carrying, workspace_render
 
 CONSULTS_PER_PAGE = 25
@@ -98,7 +98,7 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consult = _visible_or_404(request, pk)
     audit_record(consult=consult, user=request.user, action="viewed")
     result = consults.consult_result(consult=consult)
-    view = consult_view(result=result, parameters=result_parameters(result, services.knowledge_get()),
+    view = consult_view(result=result, parameters=consults.consult_parameters(consult=consult),
                         workup=services.workup_parse(data=consult.workup))
     context = view_context(view)
     context.update({
