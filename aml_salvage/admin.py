@@ -66,7 +66,7 @@ class ConsultAdmin(ReadOnlyStaffAdmin):
         queryset = super().get_queryset(request)
         match = request.resolver_match
         if match and match.url_name == "aml_salvage_consult_changelist":
-            queryset = queryset.defer("workup", "result")  # the list shows neither; a result is ~170 KB
+            queryset = queryset.defer("workup", "result_zstd")  # the list shows neither
         return queryset
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -102,7 +102,7 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
     change_list_template = "admin/aml_salvage/auditevent/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("consult__workup", "consult__result")
+        return super().get_queryset(request).defer("consult__workup", "consult__result_zstd")
 
     @admin.display(description="consult", ordering="consult")
     def consult_link(self, obj):
@@ -122,7 +122,7 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         logger.info("audit trail exported by user id %s", request.user.pk)
-        events = audit_events().defer("consult__workup", "consult__result")
+        events = audit_events().defer("consult__workup", "consult__result_zstd")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(audit_csv_lines(events), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="aml-salvage-audit-{stamp}.csv"'

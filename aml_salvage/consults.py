@@ -11,18 +11,28 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from pydantic import ValidationError as SchemaError
 
-from . import services
+from . import services, storage
 from .audit import audit_record
+from .domain.knowledge import KnowledgeBase, Parameters
 from .domain.result import ConsultResult
 from .domain.workup import Workup
-from .models import PATIENT_IDENTIFIER_MAX, Consult, patient_identifier_validator
+from .models import (
+    PATIENT_IDENTIFIER_MAX,
+    Consult,
+    KnowledgeContent,
+    knowledge_content_bytes,
+    patient_identifier_validator,
+)
 
 MSG_NO_TEAM = (
     "your account belongs to no care team, so the consult cannot be saved: ask an administrator to add you "
@@ -147,7 +157,7 @@ def consult_create(
         author=author,
         patient_identifier=patient_identifier,
         workup=workup.model_dump(mode="json"),
-        result=result.model_dump(mode="json"),
+        **result_stored(result=result.model_dump(mode="json")),
         kb_version=result.kb_version,
         chosen_option_id=chosen.id,
         chosen_option_tier=chosen.tier,
@@ -162,9 +172,47 @@ def consult_create(
     return consult
 
 
+def knowledge_content_store(*, kb: KnowledgeBase) -> tuple[KnowledgeContent, bytes]:
+    """The stored content of this knowledge base (the row, and the bytes it was stored from): written the
+    first time a consult is saved under it, found by its SHA-256 afterwards."""
+    content = kb.model_dump_json().encode()
+    sha256 = storage.content_sha256(content)
+    row, _ = KnowledgeContent.objects.only("sha256", "kb_version").get_or_create(
+        sha256=sha256, defaults={"kb_version": kb.version, "content": content.decode()})
+    return row, content
+
+
+def result_stored(*, result: dict) -> dict:
+    """The consult fields that store a result (as JSON): compressed against the knowledge base loaded now."""
+    row, content = knowledge_content_store(kb=services.knowledge_get())
+    return {"kb_content": row, "result_zstd": storage.result_compress(result, content=content)}
+
+
 def consult_result(*, consult: Consult) -> ConsultResult:
     """The stored result as the object the templates render (read back, never recomputed)."""
     return ConsultResult.model_validate(consult.result)
+
+
+def consult_parameters(*, consult: Consult) -> Parameters | None:
+    """The knowledge-base parameters the consult's result was computed with (the cut-offs its page names
+    beside the assessment): the loaded knowledge base's when it is the consult's version, else those of the
+    stored knowledge content of that version, so a saved consult reads the same after the knowledge base
+    changes. None when neither is of the consult's version (the cut-offs are then not named)."""
+    kb = services.knowledge_get()
+    if kb.version == consult.kb_version:
+        return kb.parameters
+    return _stored_parameters(consult.kb_content_id, consult.kb_version)
+
+
+@lru_cache(maxsize=8)
+def _stored_parameters(sha256: str, kb_version: str) -> Parameters | None:
+    content = json.loads(knowledge_content_bytes(sha256))
+    if content.get("meta", {}).get("version") != kb_version:
+        return None  # a consult converted by migration 0004 under a later knowledge base
+    try:
+        return Parameters.model_validate(content["parameters"])
+    except (KeyError, SchemaError):  # stored by an earlier schema: the cut-offs are not named
+        return None
 
 
 @dataclass(frozen=True)
@@ -219,7 +267,8 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     workup = services.workup_parse(data=consult.workup)
     facts = asdict(consult_facts(consult=consult))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
-    html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta)
+    html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta,
+                                   parameters=consult_parameters(consult=consult))
     document = html.encode() if as_html else pdf.render_consult_pdf(html=html)
     audit_record(consult=consult, user=user, action="printed")
     return document

@@ -1,10 +1,12 @@
 """Saved consults: immutable snapshots of a workup, its result and the knowledge-base version.
 
 A consult records what the clinician saw and chose at the time. Later knowledge-base changes never alter
-it: the result is stored as JSON, not recomputed. A correction is a new consult linked to the old one
-(``revision_of``). Two guards: the model (``save`` on an existing row, ``delete`` and the queryset's bulk
-``update``/``delete`` all refuse) and the database (triggers from migrations 0003 and 0004 refuse UPDATE,
-DELETE and TRUNCATE from any client, unconditionally: raw SQL, another program, a future bug).
+it: the result is stored, not recomputed — compressed against the knowledge base it was saved under, which
+is stored once per version in ``KnowledgeContent`` (storage.py says how; ``Consult.result`` reads it back).
+A correction is a new consult linked to the old one (``revision_of``). Two guards: the model (``save`` on an
+existing row, ``delete`` and the queryset's bulk ``update``/``delete`` all refuse) and the database (triggers
+from migrations 0003 and 0004 refuse UPDATE, DELETE and TRUNCATE from any client, unconditionally: raw SQL,
+another program, a future bug).
 
 The audit trail (``AuditEvent``) is append-only in the same two ways: who created, viewed, revised, printed
 or exported which consult, and when. It holds no patient data: the consult is referenced by id.
@@ -14,11 +16,15 @@ Clinical rules never touch the ORM: the knowledge base is read through ``service
 
 from __future__ import annotations
 
+from functools import cached_property, lru_cache
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+
+from . import storage
 
 PATIENT_IDENTIFIER_MAX = 32
 PATIENT_IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-]*$"
@@ -56,6 +62,53 @@ class ConsultQuerySet(WriteOnceQuerySet):
     refusal, msg_update, msg_delete = ConsultImmutable, MSG_IMMUTABLE, MSG_NO_DELETE
 
 
+MSG_CONTENT_WRITE_ONCE = "knowledge-base content is written once: saved consults are read with it"
+
+
+class KnowledgeContentWriteOnce(Exception):
+    """Raised on any attempt to change or delete stored knowledge-base content."""
+
+
+class KnowledgeContentQuerySet(WriteOnceQuerySet):
+    refusal, msg_update, msg_delete = KnowledgeContentWriteOnce, MSG_CONTENT_WRITE_ONCE, MSG_CONTENT_WRITE_ONCE
+
+
+class KnowledgeContent(models.Model):
+    """The knowledge base of one version, as JSON, stored once and named by its SHA-256: the dictionary the
+    results of the consults saved under it are compressed with (storage.py). Write-once like a consult
+    (model guard and the triggers of migration 0004): changing it would make those results unreadable."""
+
+    sha256 = models.CharField(primary_key=True, max_length=64, help_text="SHA-256 of content (UTF-8)")
+    kb_version = models.CharField(max_length=32, db_index=True)
+    content = models.TextField(help_text="the knowledge base as JSON (readable; the zstd dictionary)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = KnowledgeContentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "knowledge contents"
+
+    def __str__(self) -> str:
+        return f"Knowledge base {self.kb_version} ({self.sha256[:12]})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise KnowledgeContentWriteOnce(MSG_CONTENT_WRITE_ONCE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise KnowledgeContentWriteOnce(MSG_CONTENT_WRITE_ONCE)
+
+
+@lru_cache(maxsize=8)
+def knowledge_content_bytes(sha256: str) -> bytes:
+    """The stored knowledge content with this hash, checked against it (keyed by the hash: never stale)."""
+    content = KnowledgeContent.objects.values_list("content", flat=True).get(pk=sha256).encode()
+    if storage.content_sha256(content) != sha256:
+        raise ValueError(f"stored knowledge content {sha256} does not match its SHA-256")
+    return content
+
+
 class Consult(models.Model):
     team = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="consults",
                              help_text="the care team that can see this consult")
@@ -66,7 +119,11 @@ class Consult(models.Model):
         validators=[patient_identifier_validator], help_text="MRN or initials; never a name",
     )
     workup = models.JSONField(help_text="the validated workup, as the JSON contract")
-    result = models.JSONField(help_text="the full consult result shown at the time")
+    # The full result shown at the time, compressed against the knowledge content (read it as ``result``).
+    result_zstd = models.BinaryField(help_text="the full consult result shown at the time: zstd-compressed JSON "
+                                               "with kb_content as dictionary (see README, Stored data)")
+    kb_content = models.ForeignKey(KnowledgeContent, on_delete=models.PROTECT, related_name="consults",
+                                   help_text="the knowledge base the result is compressed against")
     kb_version = models.CharField(max_length=32, help_text="knowledge-base version the result came from")
     chosen_option_id = models.CharField(max_length=64)
     chosen_option_tier = models.CharField(max_length=32, help_text="the chosen option's tier at the time")
@@ -95,6 +152,11 @@ class Consult(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ConsultImmutable(MSG_NO_DELETE)
+
+    @cached_property
+    def result(self) -> dict:
+        """The full consult result shown at the time, as the JSON object it was saved as."""
+        return storage.result_decompress(self.result_zstd, content=knowledge_content_bytes(self.kb_content_id))
 
 
 MSG_AUDIT_APPEND_ONLY = "the audit trail is append-only: events cannot be changed or deleted"

@@ -27,6 +27,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import services
+from .domain.knowledge import Parameters
 from .domain.result import ConsultResult, OptionResult, ReferenceOut, WarningOut
 from .domain.workup import Workup
 from .presentation import (
@@ -268,9 +269,12 @@ def print_css() -> str:
 # --- Rendering -----------------------------------------------------------------------------------
 
 def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultMeta,
-                        paper: str | None = None) -> str:
-    """The consult summary as a standalone HTML document (print CSS inlined, so the file alone looks right)."""
-    view = consult_view(result=result, parameters=result_parameters(result, services.knowledge_get()), workup=workup)
+                        paper: str | None = None, parameters: Parameters | None = None) -> str:
+    """The consult summary as a standalone HTML document (print CSS inlined, so the file alone looks right).
+    parameters: those the result was computed with (a saved consult's: ``consults.consult_parameters``);
+    by default the loaded knowledge base's, when the result is of its version."""
+    parameters = parameters or result_parameters(result, services.knowledge_get())
+    view = consult_view(result=result, parameters=parameters, workup=workup)
     tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id)
     context = {
         **view_context(view),

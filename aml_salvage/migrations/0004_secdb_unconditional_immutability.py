@@ -49,16 +49,21 @@ $$;
 
 def install(apps, schema_editor) -> None:
     """Unconditional triggers on both tables (idempotent: also repairs triggers dropped by a table rebuild)."""
+    install_on(schema_editor, TABLES)
+
+
+def install_on(schema_editor, tables: dict[str, str]) -> None:
+    """Unconditional triggers on ``tables`` (table name: the message its refusals carry)."""
     vendor = schema_editor.connection.vendor
     if vendor == "sqlite":
-        for table, message in TABLES.items():
+        for table, message in tables.items():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
             schema_editor.execute(SQLITE_NO_UPDATE.format(table=table, message=message).strip())
             schema_editor.execute(SQLITE_NO_DELETE.format(table=table, message=message).strip())
     elif vendor == "postgresql":
         schema_editor.execute(POSTGRES_FUNCTION, params=None)  # no placeholders: plpgsql uses %
-        for table, message in TABLES.items():
+        for table, message in tables.items():
             for statement in previous.POSTGRES_DROP.format(table=table).strip().splitlines():
                 schema_editor.execute(statement)
             for statement in previous.POSTGRES.format(table=table, message=message).strip().split(";\n"):

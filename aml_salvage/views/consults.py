@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import consults, services
 from ..audit import audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices
-from ..presentation import consult_view, result_parameters, view_context
+from ..presentation import consult_view, view_context
 from .workspace import KB_STAMP_FIELD, save_form_carrying, workspace_render
 
 CONSULTS_PER_PAGE = 25
@@ -87,7 +87,7 @@ def consult_list(request: HttpRequest) -> HttpResponse:
             request.session.pop(SEARCH_SESSION_KEY, None)
         return redirect("consult_list")
     query = request.session.get(SEARCH_SESSION_KEY, "")
-    found = consults.consult_search(user=request.user, query=query).defer("workup", "result")
+    found = consults.consult_search(user=request.user, query=query).defer("workup", "result_zstd")
     page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
     names = {rid: reg.name for rid, reg in services.knowledge_get().regimens.items()}
     rows = [{"consult": c, "option_name": names.get(c.chosen_option_id, c.chosen_option_id)} for c in page]
@@ -99,7 +99,7 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consult = _visible_or_404(request, pk)
     audit_record(consult=consult, user=request.user, action="viewed")
     result = consults.consult_result(consult=consult)
-    view = consult_view(result=result, parameters=result_parameters(result, services.knowledge_get()),
+    view = consult_view(result=result, parameters=consults.consult_parameters(consult=consult),
                         workup=services.workup_parse(data=consult.workup))
     context = view_context(view)
     context.update({
@@ -107,7 +107,7 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "meta": consults.consult_facts(consult=consult),
         "chosen": next((o for o in result.options if o.id == consult.chosen_option_id), None),
         "revisions": consults.consult_visible_to(user=request.user).filter(revision_of=consult)
-        .defer("workup", "result").order_by("created_at"),
+        .defer("workup", "result_zstd").order_by("created_at"),
         "current_kb_version": services.knowledge_get().version,
         "chosen_option_id": consult.chosen_option_id,
     })

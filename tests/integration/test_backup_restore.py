@@ -95,7 +95,7 @@ POPULATE = """
     audit_record(consult=previous, user=users[1], action="printed")
 """
 
-COMPARED = ["auth.user", "auth.group", "aml_salvage.consult", "aml_salvage.auditevent"]
+COMPARED = ["auth.user", "auth.group", "aml_salvage.consult", "aml_salvage.auditevent", "aml_salvage.knowledgecontent"]
 
 
 def rows(database_url: str) -> dict[str, list[dict]]:
@@ -125,7 +125,16 @@ def test_backup_and_restore_round_trip(tmp_path):
         assert len(original["aml_salvage.consult"]) == 3 and len(original["aml_salvage.auditevent"]) == 9
         assert restored == original, "every user, team, consult (workup, result, kb_version) and audit event"
         consult = restored["aml_salvage.consult"][0]["fields"]
-        assert consult["kb_version"] and consult["result"]["options"] and consult["notes"] == "é ü 中文 ☤"
+        assert consult["kb_version"] and consult["result_zstd"] and consult["notes"] == "é ü 中文 ☤"
+        # The result is compressed against the knowledge content, which the backup carries too.
+        assert [row["pk"] for row in restored["aml_salvage.knowledgecontent"]] == [consult["kb_content"]]
+        read_back = python(target, """
+            import django
+            django.setup()
+            from aml_salvage.models import Consult
+            print(len(Consult.objects.order_by("pk").first().result["options"]))
+        """)
+        assert int(read_back.stdout) > 0
 
         # The restored database is a working one: migrations recorded, immutability triggers in place.
         assert "No planned migration operations" in manage(target, "migrate", "--plan").stdout

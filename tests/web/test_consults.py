@@ -301,7 +301,8 @@ def test_a_consult_saved_before_contract_v2_still_opens_as_page_and_pdf(client_f
         for line in opt["doses"]:
             del line["status"], line["not_assessed"]
     legacy = Consult(team=fresh.team, author=author, patient_identifier="MRN-OLD", workup=fresh.workup,
-                     result=legacy_result, kb_version="2026.11.1", chosen_option_id=fresh.chosen_option_id,
+                     **service.result_stored(result=legacy_result), kb_version="2026.11.1",
+                     chosen_option_id=fresh.chosen_option_id,
                      chosen_option_tier=fresh.chosen_option_tier)
     legacy.save()
     client = client_for(author)

@@ -30,6 +30,7 @@ READ_WRITE = ("SELECT", "INSERT", "UPDATE", "DELETE")
 AML_SALVAGE_TABLES: dict[str, tuple[str, ...]] = {
     "aml_salvage_consult": READ_APPEND,  # an immutable snapshot; a correction is a new row
     "aml_salvage_auditevent": READ_APPEND,  # the append-only trail
+    "aml_salvage_knowledgecontent": READ_APPEND,  # knowledge-base content of saved consults, once per version
 }
 # Tables of other apps whose rows the app updates or deletes in normal use.
 CHANGED_TABLES: dict[str, str] = {
