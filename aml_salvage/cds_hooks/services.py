@@ -307,7 +307,7 @@ def workup_missing(values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     required inputs still empty."""
     def bound(data: dict[str, str]) -> WorkupForm:
         form = WorkupForm(data={**_form_defaults(), **data})
-        form.is_valid()
+        form.parse_workup()  # field conversions and the workup's own rules (e.g. CR1 duration for a relapse)
         return form
 
     form = bound(values)
