@@ -107,11 +107,12 @@ def _medication_text(mr: MedicationRequest) -> str:
     return " ".join(parts).lower()
 
 
-def _known_names(kb: KnowledgeBase) -> dict[str, str | None]:
-    """Drug name → its RxNorm code (None without one): codes.yaml's medications and the QT table's agents."""
-    names = {m.name: m.rxnorm for m in kb.codes.medications}
+def _known_names(kb: KnowledgeBase) -> dict[str, tuple[list[str], str | None]]:
+    """Drug name → (the words that name it in an order, its RxNorm code or None): codes.yaml's medications and
+    the QT table's agents."""
+    names = {m.name: ([m.name, *m.aliases], m.rxnorm) for m in kb.codes.medications}
     for row in kb.parameters.conditional_warnings.qtc:
-        names.setdefault(row.drug, None)
+        names.setdefault(row.drug, ([row.drug], None))
     return names
 
 
@@ -127,8 +128,8 @@ def _orders(bundle, *, element: str, draft: bool, kb: KnowledgeBase) -> list[_Or
         text = _medication_text(mr)
         codes = {c.code for c in (mr.medicationCodeableConcept.coding or [])} if mr.medicationCodeableConcept \
             else set()
-        names = {name for name, rxnorm in known.items()
-                 if re.search(rf"\b{re.escape(name)}\b", text) or (rxnorm and rxnorm in codes)}
+        names = {name for name, (words, rxnorm) in known.items()
+                 if any(re.search(rf"\b{re.escape(word)}\b", text) for word in words) or (rxnorm and rxnorm in codes)}
         if names:
             out.append(_Order(f"{element}.entry.{i}.resource", names, mr, draft))
     return out
@@ -164,7 +165,8 @@ def _venetoclax_card(order: _Order, inhibitor: str, row: VenetoclaxInhibitorRow,
     if adjusted is not None and ordered != adjusted:
         suggestions.append(_dose_suggestion(order, adjusted, row.text))
     return _card(summary=summary, indicator="warning", detail="\n\n".join(detail),
-                 source=_reference_source(kb, row.source + (warning.source if warning else [])),
+                 source=_reference_source(kb, row.source + (warning.source if warning else [])
+                                          + kb.codes.medication(inhibitor).source),
                  suggestions=suggestions, selectionBehavior="at-most-one" if suggestions else None)
 
 

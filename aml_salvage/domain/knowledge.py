@@ -494,6 +494,7 @@ class MedicationCode(_Record):
     QT warnings make of it as a co-medication."""
 
     name: str = Field(min_length=2, description="generic name, lower case, as in the regimen steps")
+    aliases: list[str] = Field(default_factory=list, description="other names an order may use, lower case")
     rxnorm: str | None = Field(default=None, pattern=r"^[0-9]+$", description="RxNorm ingredient RXCUI")
     cyp3a: Literal["posaconazole", "strong", "moderate", "pgp"] | None = Field(
         default=None, description="the venetoclax label's inhibitor row this co-medication selects")

@@ -296,3 +296,16 @@ def test_a_value_the_workspace_would_refuse_is_not_prefilled_and_counts_as_missi
     kept, missing = workup_missing({"height_cm": "1635", "weight_kg": "61.2", "sex": "female"})
     assert kept == {"weight_kg": "61.2", "sex": "female"}  # 1635 cm: a unit error, never pre-filled
     assert "Height" in missing and "Weight" not in missing and "Sex" not in missing
+
+
+def test_venetoclax_with_a_moderate_inhibitor_is_halved_per_the_label(ehr, ehr_key):
+    _, body, _ = post_hook(ehr, "aml-salvage-order-sign", order_sign(
+        [medication_request("venetoclax", 400)],
+        active=[medication_request("Isavuconazonium sulfate 186 MG Oral Capsule", status="active", rid="m4")]),
+        ehr_key)
+    [card] = body["cards"]
+    assert card["summary"].startswith("Venetoclax with isavuconazole: reduce the dose by at least 50% (400 → 200 mg)")
+    assert "FDA: examples of drugs that interact with CYP enzymes" in card["source"]["label"]
+    assert card["source"]["url"].startswith("https://www.fda.gov/")
+    dose = card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]
+    assert dose["doseQuantity"]["value"] == 200
