@@ -45,7 +45,7 @@ class HookUnauthorized(Exception):
 def _key_set() -> dict[str, jwt.PyJWK]:
     try:
         keys = jwt.PyJWKSet.from_dict(settings.AML_SALVAGE_CDS_HOOKS_JWKS).keys
-    except jwt.PyJWKSetError:
+    except (jwt.PyJWKSetError, TypeError, AttributeError):  # not a JWK Set at all (system check E016 says so)
         logger.error("AML_SALVAGE_CDS_HOOKS_JWKS holds no usable key: every hook call is refused")
         return {}
     return {k.key_id or "": k for k in keys}

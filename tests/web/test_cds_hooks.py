@@ -309,3 +309,13 @@ def test_venetoclax_with_a_moderate_inhibitor_is_halved_per_the_label(ehr, ehr_k
     assert card["source"]["url"].startswith("https://www.fda.gov/")
     dose = card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]
     assert dose["doseQuantity"]["value"] == 200
+
+
+def test_trusted_issuers_without_a_usable_key_fail_the_system_check(settings):
+    from aml_salvage.checks import cds_hooks_keys_check
+
+    settings.AML_SALVAGE_CDS_HOOKS_ISSUERS = [ISSUER]
+    settings.AML_SALVAGE_CDS_HOOKS_JWKS = {"keys": []}
+    assert [e.id for e in cds_hooks_keys_check(None)] == ["aml_salvage.E016"]
+    settings.AML_SALVAGE_CDS_HOOKS_ISSUERS = []
+    assert cds_hooks_keys_check(None) == []

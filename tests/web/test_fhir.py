@@ -165,6 +165,12 @@ def test_author_and_teammate_export_and_each_export_is_audited(consult, author, 
         assert AuditEvent.objects.filter(consult=consult, user=user, action="exported").count() == 1
 
 
+def test_the_consult_page_links_to_its_export(consult, author, client):
+    client.force_login(author)
+    page = client.get(reverse("consult_detail", args=[consult.pk])).content.decode()
+    assert f'href="{reverse("consult_fhir", args=[consult.pk])}"' in page
+
+
 def test_another_teams_consult_is_not_found_and_not_audited(consult, outsider, client):
     client.force_login(outsider)
     assert client.get(reverse("consult_fhir", args=[consult.pk])).status_code == 404
