@@ -167,6 +167,10 @@ def consult_bundle(*, result: ConsultResult, workup: Workup, meta: ConsultMeta, 
         "type": {"text": "Salvage therapy consult (relapsed/refractory AML)"},
         "identifier": _consult_identifier(meta, ids),
         "subject": subject, "author": [author],
+        # A revision replaces the consult it revises (saved consults are never changed, only revised).
+        "relatesTo": [{"code": "replaces", "targetIdentifier": {"system": SYSTEM_CONSULT,
+                                                                "value": str(meta.revision_of)}}]
+        if meta.revision_of is not None else None,
         "section": _sections(view=view, meta=meta, chosen=chosen, observations=observations,
                              plan_urls=[care_plan_url, request_group_url] if chosen else []),
     })
@@ -248,7 +252,7 @@ def _observations(*, result: ConsultResult, workup: Workup, codes: Codes, ids: _
                        component=[{"code": {"text": f"body weight used ({basis.basis})"},
                                    "valueQuantity": _quantity(basis.kg, "kg", "kg")}] if basis else None,
                        note=[{"text": a.crcl_note}] if a.crcl_note else None))
-    out.append(obs("ecog", category=[{"text": "survey"}], code=_concept(codes, "ecog"), valueInteger=p.ecog))
+    out.append(obs("ecog", category=[_concept(codes, "survey")], code=_concept(codes, "ecog"), valueInteger=p.ecog))
     pending = set(g.pending)
     retested = "re-tested at relapse" if g.retested_at_relapse else "not re-tested at relapse"
     for lesion in GENES:
@@ -378,6 +382,7 @@ def _sections(*, view, meta: ConsultMeta, chosen: OptionView | None, observation
         chosen_lines = [f"{o.name} — {labels.TIER[o.tier]}", o.summary,
                         f"Reason for choosing a non-preferred option: {meta.override_reason}"
                         if meta.override_reason else None,
+                        f"Clinician's notes: {meta.notes}" if meta.notes else None,
                         f"Dosing basis: {chosen.doses.basis}" if chosen.doses else o.dosing_note,
                         *(_dosage_text(dv) for dv in (chosen.doses.lines if chosen.doses
                                                                              else []))]

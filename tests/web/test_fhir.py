@@ -119,6 +119,16 @@ def test_observations_carry_the_dosing_inputs_and_each_genetic_finding(author):
     assert pending.dataAbsentReason.text == "result awaited"
 
 
+def test_a_revision_replaces_the_consult_it_revises_and_keeps_the_clinicians_notes(consult, author):
+    revision = saved_consult(author, revision_of=consult, notes="discussed with the patient's family")
+    bundle = Bundle.model_validate_json(consult_fhir_export(consult=revision, user=author))
+    composition = bundle.entry[0].resource
+    [relation] = composition.relatesTo
+    assert relation.code == "replaces" and relation.targetIdentifier.value == str(consult.pk)
+    chosen = next(s for s in composition.section if s.title == "Chosen option")
+    assert "Clinician&#x27;s notes: discussed with the patient&#x27;s family" in chosen.text.div
+
+
 def test_every_code_exported_is_one_recorded_with_its_source(author):
     consult = saved_consult(author, _case_workup(CASES[0]))
     document = json.loads(consult_fhir_export(consult=consult, user=author))
