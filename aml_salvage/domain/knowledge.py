@@ -505,6 +505,7 @@ class MedicationCode(_Record):
 class Codes(_Record):
     systems: dict[CodeSystemKey, str] = Field(description="code system key → canonical URI")
     concepts: dict[str, CodeRecord]
+    routes: dict[str, str] = Field(default_factory=dict, description="regimen route text → concept key")
     genes: dict[str, GeneRecord] = Field(description="workup lesion field → gene and finding")
     medications: list[MedicationCode]
 
@@ -514,6 +515,9 @@ class Codes(_Record):
         missing = sorted(used - set(self.systems))
         if missing:
             raise ValueError(f"systems: no URI for {missing}")
+        unknown = sorted(key for key in self.routes.values() if key not in self.concepts)
+        if unknown:
+            raise ValueError(f"routes: no concept {unknown}")
         names = [m.name for m in self.medications]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

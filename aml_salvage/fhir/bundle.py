@@ -313,7 +313,8 @@ def _medication_requests(chosen: OptionView, *, codes: Codes, ids: _Ids, subject
         dosage: dict = {
             "sequence": n,
             "text": _dosage_text(dv),
-            "route": {"text": line.route},
+            "route": _concept(codes, codes.routes[line.route]) | {"text": line.route} if line.route in codes.routes
+            else {"text": line.route},
             "timing": {"code": {"text": f"{line.frequency}, {line.days} of the cycle ({line.schedule_label})"}},
         }
         if line.rounded is not None and line.computed_unit and not line.withheld:

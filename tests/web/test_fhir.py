@@ -25,6 +25,7 @@ from tests.web.conftest import saved_consult
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CASES = case_files()
+ROUTES = {"PO": "26643006", "IV": "47625008", "SC": "34206005"}  # SNOMED CT, FHIR route-codes value set
 
 
 def _resources(bundle: Bundle, kind: str) -> list:
@@ -70,6 +71,8 @@ def test_every_worked_case_exports_a_bundle_matching_its_consult(path, author):
         assert mr.intent == "proposal" and mr.medicationCodeableConcept.text == line["drug"]
         dosage = mr.dosageInstruction[0]
         assert dosage.route.text == line["route"] and line["days"] in dosage.timing.code.text
+        if line["route"] in ROUTES:
+            assert dosage.route.coding[0].code == ROUTES[line["route"]]
         assert line["basis"] in dosage.text
         for adjustment in line["adjustments"]:
             assert adjustment in dosage.text
