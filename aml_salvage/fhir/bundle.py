@@ -138,28 +138,8 @@ def consult_bundle(*, result: ConsultResult, workup: Workup, meta: ConsultMeta, 
     requests = _medication_requests(chosen, codes=codes, ids=ids, subject=subject, when=when, author=author) \
         if chosen is not None else []
     request_group_url, care_plan_url = ids("request-group"), ids("care-plan")
-    plan_entries: list[_Entry] = []
-    if chosen is not None:
-        request_group = RequestGroup.model_validate({
-            "resourceType": "RequestGroup", "status": "draft", "intent": "proposal", "subject": subject,
-            "authoredOn": when, "author": author,
-            "code": _own(SYSTEM_OPTION, chosen.option.id, chosen.option.name),
-            "note": [{"text": n} for n in [chosen.doses.basis if chosen.doses else None,
-                                            chosen.option.dosing_note] if n] or None,
-            "action": [{"title": f"{mr.resource.medicationCodeableConcept.text} "
-                                 f"({mr.resource.dosageInstruction[0].timing.code.text})",
-                        "resource": {"reference": mr.url}} for mr in requests] or None,
-        })
-        care_plan = CarePlan.model_validate({
-            "resourceType": "CarePlan", "status": "draft", "intent": "proposal", "subject": subject,
-            "created": when, "author": author,
-            "title": chosen.option.name,
-            "description": f"{chosen.option.summary} ({labels.TIER[chosen.option.tier]})",
-            "note": [{"text": f"Reason for choosing a non-preferred option: {meta.override_reason}"}]
-            if meta.override_reason else None,
-            "activity": [{"reference": {"reference": request_group_url}}],
-        })
-        plan_entries = [_Entry(care_plan_url, care_plan), _Entry(request_group_url, request_group)]
+    plan_entries = _plan(chosen, requests, meta=meta, subject=subject, when=when, author=author,
+                         care_plan_url=care_plan_url, request_group_url=request_group_url) if chosen else []
 
     composition_url, provenance_url = ids("composition"), ids("provenance")
     composition = Composition.model_validate({
@@ -197,6 +177,31 @@ def consult_bundle(*, result: ConsultResult, workup: Workup, meta: ConsultMeta, 
         "identifier": _consult_identifier(meta, ids),
         "entry": [{"fullUrl": e.url, "resource": e.resource} for e in entries],
     })
+
+
+def _plan(chosen: OptionView, requests: list[_Entry], *, meta: ConsultMeta, subject: dict, when: str,
+          author: dict, care_plan_url: str, request_group_url: str) -> list[_Entry]:
+    """The chosen option as a proposed CarePlan whose activity is a RequestGroup of its MedicationRequests."""
+    request_group = RequestGroup.model_validate({
+        "resourceType": "RequestGroup", "status": "draft", "intent": "proposal", "subject": subject,
+        "authoredOn": when, "author": author,
+        "code": _own(SYSTEM_OPTION, chosen.option.id, chosen.option.name),
+        "note": [{"text": n} for n in [chosen.doses.basis if chosen.doses else None,
+                                        chosen.option.dosing_note] if n] or None,
+        "action": [{"title": f"{mr.resource.medicationCodeableConcept.text} "
+                             f"({mr.resource.dosageInstruction[0].timing.code.text})",
+                    "resource": {"reference": mr.url}} for mr in requests] or None,
+    })
+    care_plan = CarePlan.model_validate({
+        "resourceType": "CarePlan", "status": "draft", "intent": "proposal", "subject": subject,
+        "created": when, "author": author,
+        "title": chosen.option.name,
+        "description": f"{chosen.option.summary} ({labels.TIER[chosen.option.tier]})",
+        "note": [{"text": f"Reason for choosing a non-preferred option: {meta.override_reason}"}]
+        if meta.override_reason else None,
+        "activity": [{"reference": {"reference": request_group_url}}],
+    })
+    return [_Entry(care_plan_url, care_plan), _Entry(request_group_url, request_group)]
 
 
 def _consult_identifier(meta: ConsultMeta, ids: _Ids) -> dict:
