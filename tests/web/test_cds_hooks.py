@@ -13,10 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.core import signing
 from django.urls import reverse
 from django.utils.html import escape
 
-from aml_salvage.cds_hooks import auth
+from aml_salvage.cds_hooks import auth, prefill
 from aml_salvage.cds_hooks.prefill import MSG_EXPIRED
 from aml_salvage.models import AuditEvent, Consult
 
@@ -276,6 +277,9 @@ def test_patient_view_counts_the_missing_inputs_and_links_to_a_prefilled_workspa
     assert 'name="height_cm" value="163.5"' in html and 'name="weight_kg" value="61.2"' in html
     assert 'name="creatinine_value" value="0.9"' in html
     assert '<option value="mg/dL" selected>' in html and '<option value="female" selected>' in html
+    # The signed token holds a random key, not the values (a signature is readable, not secret).
+    key = signing.loads(token_value, salt=prefill.SALT)
+    assert isinstance(key, str) and len(key) >= 32 and not any(d in key for d in ("163.5", "61.2", "female"))
 
 
 def test_a_forged_or_expired_prefill_link_opens_an_empty_workspace_saying_so(ehr, ehr_key, client_for, author,
