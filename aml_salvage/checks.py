@@ -34,3 +34,22 @@ def print_settings_check(app_configs, **kwargs):
             id="aml_salvage.E002",
         )]
     return []
+
+
+@checks.register()
+def cds_hooks_keys_check(app_configs, **kwargs):
+    """Trusted EHR issuers without a usable key would refuse every hook call: say so at start-up."""
+    import jwt
+    from django.conf import settings
+
+    if not settings.AML_SALVAGE_CDS_HOOKS_ISSUERS:
+        return []
+    try:
+        jwt.PyJWKSet.from_dict(settings.AML_SALVAGE_CDS_HOOKS_JWKS)
+    except (jwt.PyJWKSetError, TypeError, AttributeError) as exc:
+        return [checks.Error(
+            f"AML_SALVAGE_CDS_HOOKS_ISSUERS is set but the JWK Set holds no usable key ({exc}).",
+            hint="Set AML_SALVAGE_CDS_HOOKS_JWKS_FILE (or AML_SALVAGE_CDS_HOOKS_JWKS) to the EHR's public keys.",
+            id="aml_salvage.E016",
+        )]
+    return []

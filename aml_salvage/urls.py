@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import views
 from .health import health
+from .views.cds_hooks import cds_discovery, cds_service
+from .views.fhir import consult_fhir
 
 urlpatterns = [
     path("", views.workspace, name="workspace"),
@@ -15,8 +17,11 @@ urlpatterns = [
     path("consults/<int:pk>/", views.consult_detail, name="consult_detail"),
     path("consults/<int:pk>/revise/", views.consult_revise, name="consult_revise"),
     path("consults/<int:pk>/pdf/", views.consult_pdf, name="consult_pdf"),
+    path("consults/<int:pk>/fhir/", consult_fhir, name="consult_fhir"),
     path("regimens/", views.regimen_list, name="regimen_list"),
     path("regimens/<slug:regimen_id>/", views.regimen_detail, name="regimen_detail"),
+    path("cds-services", cds_discovery, name="cds_discovery"),
+    path("cds-services/<slug:service_id>", cds_service, name="cds_service"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
 ]

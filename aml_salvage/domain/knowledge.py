@@ -11,6 +11,7 @@ Layout of ``fixtures/knowledge/``::
     warnings.yaml        list[WarningRecord]
     rules.yaml           list[RuleRecord]  (the words and sources of each rule id)
     parameters.yaml      Parameters        (thresholds, EPI table, rounding, interaction tables)
+    codes.yaml           Codes             (LOINC / RxNorm / SNOMED CT codes for the FHIR export, with sources)
     regimens/<id>.yaml   one Regimen each, with its schedules, evidence and availability
 """
 
@@ -470,6 +471,64 @@ class Parameters(_Record):
     revumenib_tablets_mg: list[float] = Field(min_length=1, description="tablet strengths (label)")
 
 
+CodeSystemKey = Literal["loinc", "rxnorm", "snomed", "hgnc", "observation-category", "ucum"]
+
+
+class CodeRecord(_Record):
+    """One concept of a standard terminology, with the page its code was read from. ``code`` None: no code was
+    found in a source we could open, and the concept is exported as text only (a code is never guessed)."""
+
+    system: CodeSystemKey
+    code: str | None = Field(description="the code as the terminology writes it; None: text only")
+    display: str = Field(min_length=2)
+    source: str = Field(min_length=10, description="where the code was read (page and address)")
+
+
+class GeneRecord(_Record):
+    gene: str = Field(min_length=2, description="gene symbol (HGNC)")
+    finding: str = Field(min_length=2, description="the finding in words, e.g. 'FLT3-ITD'")
+
+
+class MedicationCode(_Record):
+    """A drug as an EHR names it: its RxNorm ingredient code when found, and what the venetoclax label and the
+    QT warnings make of it as a co-medication."""
+
+    name: str = Field(min_length=2, description="generic name, lower case, as in the regimen steps")
+    aliases: list[str] = Field(default_factory=list, description="other names an order may use, lower case")
+    rxnorm: str | None = Field(default=None, pattern=r"^[0-9]+$", description="RxNorm ingredient RXCUI")
+    cyp3a: Literal["posaconazole", "strong", "moderate", "pgp"] | None = Field(
+        default=None, description="the venetoclax label's inhibitor row this co-medication selects")
+    qt_prolonging: bool = Field(default=False, description="its label warns of QT prolongation")
+    source: list[str] = Field(min_length=1, description="reference ids")
+
+
+class Codes(_Record):
+    systems: dict[CodeSystemKey, str] = Field(description="code system key → canonical URI")
+    concepts: dict[str, CodeRecord]
+    routes: dict[str, str] = Field(default_factory=dict, description="regimen route text → concept key")
+    genes: dict[str, GeneRecord] = Field(description="workup lesion field → gene and finding")
+    medications: list[MedicationCode]
+
+    @model_validator(mode="after")
+    def _systems_known(self) -> Codes:
+        used = {c.system for c in self.concepts.values()}
+        missing = sorted(used - set(self.systems))
+        if missing:
+            raise ValueError(f"systems: no URI for {missing}")
+        unknown = sorted(key for key in self.routes.values() if key not in self.concepts)
+        if unknown:
+            raise ValueError(f"routes: no concept {unknown}")
+        names = [m.name for m in self.medications]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"medications defined twice: {dupes}")
+        return self
+
+    def medication(self, name: str) -> MedicationCode | None:
+        key = name.strip().lower()
+        return next((m for m in self.medications if m.name == key), None)
+
+
 class Meta(_Record):
     version: str = Field(pattern=r"^\d{4}\.\d{1,2}\.\d+$")
     date: dt.date
@@ -484,6 +543,7 @@ class KnowledgeBase(_Record):
     rules: dict[str, RuleRecord]
     parameters: Parameters
     regimens: dict[str, Regimen]
+    codes: Codes
 
     @property
     def version(self) -> str:
@@ -537,6 +597,11 @@ class KnowledgeBase(_Record):
             for rid in row.regimens:
                 if rid not in self.regimens:
                     problems.append(f"parameters.conditional_warnings.qtc.{row.drug}: unknown regimen '{rid}'")
+        inhibitor_rows = {row.inhibitor for row in self.parameters.venetoclax_inhibitors}
+        for med in self.codes.medications:
+            need_ref(f"codes.medications.{med.name}.source", med.source)
+            if med.cyp3a is not None and med.cyp3a not in inhibitor_rows:
+                problems.append(f"codes.medications.{med.name}: no venetoclax_inhibitors row '{med.cyp3a}'")
         evidence_ids = [ev.id for reg in self.regimens.values() for ev in reg.evidence]
         dupes = {e for e in evidence_ids if evidence_ids.count(e) > 1}
         if dupes:
@@ -610,6 +675,7 @@ def knowledge_load(directory: Path) -> KnowledgeBase:
         "rules": _keyed(_read_yaml(directory / "rules.yaml", problems) or [], "rule",
                         directory / "rules.yaml", problems),
         "parameters": _read_yaml(directory / "parameters.yaml", problems),
+        "codes": _read_yaml(directory / "codes.yaml", problems),
         "regimens": {},
     }
     reg_dir = directory / "regimens"
@@ -620,7 +686,7 @@ def knowledge_load(directory: Path) -> KnowledgeBase:
     if problems:
         raise KnowledgeError(problems)
     # Validate record by record first so that one bad record does not hide the others.
-    for key, model in (("meta", Meta), ("parameters", Parameters)):
+    for key, model in (("meta", Meta), ("parameters", Parameters), ("codes", Codes)):
         try:
             model.model_validate(raw[key])
         except ValidationError as exc:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
-from .env import env_float, env_int, env_networks, env_str
+from .env import env_float, env_int, env_json, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -186,3 +186,24 @@ AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — in
 AML_SALVAGE_PAPER_SIZE = env_str("AML_SALVAGE_PAPER_SIZE", "letter")
 # The jurisdiction a new workup starts with (drug availability); the clinician can change it per consult.
 AML_SALVAGE_DEFAULT_JURISDICTION = env_str("AML_SALVAGE_DEFAULT_JURISDICTION", "CA")
+# One cache every app server shares (a database table, created by migration 0006): the only entries are the
+# CDS Hooks patient-view pre-fill inputs, which a link handed out by one server must find on another.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "aml_salvage_cache",
+    }
+}
+
+# --- CDS Hooks (EHR integration, aml_salvage/cds_hooks) ---------------------------------------------------
+# Each hook call carries a JWT signed by the EHR (CDS Hooks 2.0): accepted only from these issuers (their
+# "iss"), verified with the public keys of this JWK Set (a file path, or the JSON itself), with aud = the
+# service's URL, exp, iat and a jti not seen before. No issuer configured: every hook call is refused.
+AML_SALVAGE_CDS_HOOKS_ISSUERS = env_list("AML_SALVAGE_CDS_HOOKS_ISSUERS", [])
+AML_SALVAGE_CDS_HOOKS_JWKS = env_json("AML_SALVAGE_CDS_HOOKS_JWKS", file_name="AML_SALVAGE_CDS_HOOKS_JWKS_FILE",
+                                      default={"keys": []})
+# The public base URL of this app as the EHR calls it (e.g. https://aml.example.org), for the audience check
+# behind a proxy; empty: the URL of the request as received.
+AML_SALVAGE_CDS_HOOKS_BASE_URL = env_str("AML_SALVAGE_CDS_HOOKS_BASE_URL", "")
+# How long the patient-view card's link pre-fills the workspace (its token and the stored inputs), seconds.
+AML_SALVAGE_CDS_HOOKS_PREFILL_SECONDS = env_int("AML_SALVAGE_CDS_HOOKS_PREFILL_SECONDS", 600)

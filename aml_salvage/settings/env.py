@@ -63,3 +63,24 @@ def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | 
         except ValueError:
             raise ImproperlyConfigured(f"{name} must list IP addresses or networks, not {item!r}") from None
     return networks
+
+
+def env_json(name: str, *, file_name: str | None = None, default=None):
+    """JSON from the file named by ``file_name`` (an environment variable holding a path) or, without it, from
+    ``name`` itself; refused with ImproperlyConfigured when unreadable or not JSON."""
+    import json
+
+    path = os.environ.get(file_name) if file_name else None
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ImproperlyConfigured(f"{file_name}: cannot read JSON from {path!r} ({exc})") from None
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON ({exc})") from None

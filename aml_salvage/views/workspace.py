@@ -7,6 +7,7 @@ re-rendered inputs, so nothing being typed is replaced.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .. import services
+from ..cds_hooks.prefill import MSG_EXPIRED, QUERY_PARAMETER, prefill_load
 from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
 from ..domain.workup import Workup
@@ -131,5 +133,15 @@ def workspace_render(
 
 @require_http_methods(["GET", "POST"])
 def workspace(request: HttpRequest) -> HttpResponse:
-    form = WorkupForm(request.POST) if request.method == "POST" else WorkupForm()
+    if request.method == "POST":
+        form = WorkupForm(request.POST)
+    elif QUERY_PARAMETER in request.GET:
+        # Opened from the EHR's patient-view card: the inputs read from the record, as a fresh form's starting
+        # values (unbound: nothing is flagged until the clinician completes and submits it).
+        prefill = prefill_load(request.GET[QUERY_PARAMETER])
+        if prefill is None:
+            messages.error(request, MSG_EXPIRED)
+        form = WorkupForm(initial=prefill or {})
+    else:
+        form = WorkupForm()
     return workspace_render(request, form=form, action_url=reverse("workspace"))

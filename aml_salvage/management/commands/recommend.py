@@ -14,7 +14,8 @@ EXIT_KNOWLEDGE = 3
 PATIENT_ID_MAX_LEN = 64
 MSG_BLANK_LINE = "blank line: no workup"  # reported, not skipped: the output keeps one line per input line
 MSG_NOT_UTF8 = "not UTF-8 text"
-MSG_JSONL_NO_SUMMARY = "--jsonl: a batch gives JSON only; print a summary (--pdf, --html) one workup at a time"
+MSG_JSONL_NO_SUMMARY = ("--jsonl: a batch gives JSON only; print a summary (--pdf, --html) or a FHIR Bundle (--fhir) "
+                        "one workup at a time")
 SUMMARY_LISTS_LINES = 20  # invalid line numbers named on standard error; the output lines name them all
 
 
@@ -38,6 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--pdf", metavar="OUT.pdf", help="also write the consult summary as PDF")
         parser.add_argument("--html", metavar="OUT.html",
                             help="also write the summary's HTML (the PDF's source, for checking in a browser)")
+        parser.add_argument("--fhir", metavar="OUT.json",
+                            help="also write the consult as a FHIR R4 document Bundle (the first preferred option "
+                                 "as the chosen one; --patient-id and --clinician name the patient and author)")
         parser.add_argument("--clinician", help="signing clinician printed on the summary")
         parser.add_argument("--patient-id", help="patient identifier printed on the summary (MRN or initials, "
                                                  "never a name)")
@@ -74,7 +78,7 @@ class Command(BaseCommand):
             self.fail(exc.errors, EXIT_INVALID_INPUT)
 
     def check_options(self, options) -> None:
-        if options["jsonl"] and (options["pdf"] or options["html"]):
+        if options["jsonl"] and (options["pdf"] or options["html"] or options["fhir"]):
             self.fail([MSG_JSONL_NO_SUMMARY], EXIT_INVALID_INPUT)
         patient_id = options["patient_id"]
         if patient_id is not None and not 0 < len(patient_id.strip()) <= PATIENT_ID_MAX_LEN:
@@ -163,6 +167,14 @@ class Command(BaseCommand):
                 self.write_atomic(options["pdf"], document)
                 self.stderr.write(f"wrote {options['pdf']} (consult summary PDF, {len(document):,} bytes)",
                                   style_func=self.style.SUCCESS)
+
+        if options["fhir"]:
+            from aml_salvage.fhir.export import workup_fhir_export  # fhir.resources loads only when asked for
+
+            document = workup_fhir_export(workup=workup, result=result, clinician=options["clinician"],
+                                          patient_identifier=(options["patient_id"] or "").strip() or None)
+            self.write_atomic(options["fhir"], document.encode("utf-8"))
+            self.stderr.write(f"wrote {options['fhir']} (FHIR R4 document Bundle)", style_func=self.style.SUCCESS)
 
         if not options["quiet"]:
             self.stdout.write(services.consult_to_json(result=result, indent=None if options["compact"] else 2))
