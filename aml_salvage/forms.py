@@ -200,8 +200,8 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("patient", "Patient", (
-        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "ecog", "fit_for_intensive_chemo",
-        "goals_of_care")),
+        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "goals_of_care", "ecog",
+        "fit_for_intensive_chemo")),
     Section("organ_function", "Organ function", (
         "creatinine_value", "bilirubin_value", "child_pugh", "crcl_weight"),
             note="Optional; a dose rule whose input is empty is marked “not assessed” on its dose line."),

@@ -59,7 +59,12 @@ document.addEventListener("click", (event) => {
 });
 
 document.addEventListener("change", (event) => {
-  if (event.target.id === "id_chosen_option_id") markChosen();
+  const select = event.target;
+  if (select.id !== "id_chosen_option_id") return;
+  markChosen();
+  // The whole name, even where a phone's narrow select shows only its start.
+  const status = document.getElementById("choose-status");
+  if (status) status.textContent = select.value ? `${select.selectedOptions[0].textContent} chosen.` : "";
 });
 document.addEventListener("htmx:afterSettle", markChosen);
 
