@@ -34,7 +34,7 @@ from .domain.workup import (
     Sex,
     Workup,
 )
-from .models import PATIENT_IDENTIFIER_MAX
+from .models import PATIENT_IDENTIFIER_MAX, patient_identifier_validator
 from .presentation import labels
 
 BLANK_CHOOSE = "— choose —"
@@ -587,6 +587,8 @@ class ConsultSaveForm(forms.Form):
         label="Patient identifier", required=False, max_length=PATIENT_IDENTIFIER_MAX,
         help_text="MRN or initials — letters, digits and '-', no spaces; never the patient's name",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        # Checked here too (the service checks it again), so a failed save reports it with the workup's problems.
+        validators=[patient_identifier_validator],
     )
     chosen_option_id = forms.ChoiceField(label="Chosen option", choices=(),
                                          error_messages={"required": MSG_CHOSEN_OPTION_REQUIRED})
