@@ -94,6 +94,26 @@ document.addEventListener("change", (event) => {
   if (event.target.id === "id_disease_status") syncDiseaseStatus();
 }, true);
 
+// A gene ticked as awaited has no result yet: its result input above is emptied and disabled until the box is
+// unticked (the workup refuses a gene both positive and pending). Capture phase, as above.
+function syncPending(box) {
+  const result = document.getElementById(`id_${box.value}`);
+  if (!result || result.disabled === box.checked) return;
+  if (box.checked) {
+    result.dataset.kept = result.type === "checkbox" ? String(result.checked) : result.value;
+    if (result.type === "checkbox") result.checked = false;
+    else result.value = "unknown";
+  } else if (result.dataset.kept !== undefined) {
+    if (result.type === "checkbox") result.checked = result.dataset.kept === "true";
+    else result.value = result.dataset.kept;
+  }
+  result.disabled = box.checked;
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.name === "genetics_pending") syncPending(event.target);
+}, true);
+
 // A failed save: the banner listing every problem takes the focus; each of its links focuses its input.
 document.addEventListener("click", (event) => {
   const link = event.target.closest("#save-errors a[href^='#']");
@@ -107,5 +127,6 @@ document.addEventListener("click", (event) => {
 });
 
 syncDiseaseStatus();
+document.querySelectorAll("input[name='genetics_pending']").forEach(syncPending);
 markChosen();
 document.getElementById("save-errors")?.focus();

@@ -4,7 +4,8 @@ At 1440, 1024, 820 and 390 px the workspace, the consult list and a saved consul
 horizontally and axe-core finds nothing serious or critical; at 820 px the result summary stays in view
 while the clinician types low in the form; "Choose this option" fills the save form; a failed save names
 every problem in a banner that takes the focus and keeps what was typed; switching to primary refractory
-empties and disables relapse number and CR1 duration. Screenshots go to test-artifacts/browser/.
+empties and disables relapse number and CR1 duration, and a gene awaited its result input.
+Screenshots go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -165,6 +166,16 @@ def test_the_workspace_keeps_up_with_the_clinician(page, clinician):
     page.get_by_label("Disease status").select_option("relapse")
     assert relapse.input_value() == "1" and cr1.input_value() == "5"
     assert not relapse.is_disabled()
+
+    # A gene awaited has no result yet: ticking it pending unticks and disables its result; unticking restores it.
+    page.get_by_label("FLT3-ITD awaited", exact=True).check()
+    flt3 = page.get_by_label("FLT3-ITD", exact=True)
+    assert flt3.is_disabled() and not flt3.is_checked()
+    page.get_by_label("FLT3-ITD awaited", exact=True).uncheck()
+    assert flt3.is_enabled() and flt3.is_checked()
+    # Choosing with the keyboard, in the select: the status line names the option in full.
+    page.get_by_label("Chosen option").select_option("hma")
+    assert page.locator("#choose-status").inner_text().startswith("Hypomethylating agent alone")
 
     # A failed save: no age, no transplant answer, no option chosen. The banner names all three with a link
     # each, takes the focus, and every value typed is still there.
