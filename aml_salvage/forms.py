@@ -34,12 +34,31 @@ from .domain.workup import (
     Sex,
     Workup,
 )
-from .models import PATIENT_IDENTIFIER_MAX
+from .models import PATIENT_IDENTIFIER_MAX, patient_identifier_validator
 from .presentation import labels
 
 BLANK_CHOOSE = "— choose —"
 BLANK_NOT_RECORDED = "Not recorded"
 _YES_NO = {"yes": True, "no": False}
+
+# Messages a clinician reads beside an input (tests reuse them).
+MSG_TRANSPLANT_UNANSWERED = (
+    "answer yes, no or uncertain: transplant candidacy changes the tiers, so it is never assumed")
+MSG_CHOSEN_OPTION_REQUIRED = "choose the option to save (“Choose this option” on a card fills this in)"
+MSG_NUMBER_IN = "Enter a number. Unit: {unit}, digits only."
+MSG_WHOLE_NUMBER_IN = "Enter a whole number. Unit: {unit}, digits only."
+MSG_HEIGHT_IN_METRES = "{value:g} looks like metres: enter the height in centimetres ({cm:g})"
+MSG_WEIGHT_IN_POUNDS = "{value:g} looks like pounds: enter the weight in kilograms ({value:g} lb = {kg:g} kg)"
+MSG_LAB_RANGE = "{analyte} {value:g} {unit} is outside {low:g}–{high:g} {unit}; check the value and the unit"
+MSG_LAB_OTHER_UNIT = "{value:g} looks like {other}: choose {other} as the unit"
+# The unit of each numeric input, added to its range and number messages ("must be at least 100 cm").
+FIELD_UNITS = {
+    "age_years": "years", "height_cm": "cm", "weight_kg": "kg", "lvef_pct": "%", "qtcf_ms": "ms",
+    "prior_daunorubicin_mg_m2": "mg/m²", "prior_idarubicin_mg_m2": "mg/m²", "prior_mitoxantrone_mg_m2": "mg/m²",
+    "prior_doxorubicin_mg_m2": "mg/m²", "prior_epirubicin_mg_m2": "mg/m²", "cr1_duration_months": "months",
+    "months_since_hct": "months", "marrow_blasts_pct": "%", "wbc_10e9_per_l": "×10⁹/L",
+}
+_RANGE_MESSAGE = re.compile(r"^must be (?:at least|at most|more than|less than) [0-9.]+$")
 
 
 def _choices(literal, words: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
@@ -61,6 +80,14 @@ class TriStateField(forms.TypedChoiceField):
             choices=[("yes", yes), ("no", no), ("unknown", unknown)], coerce=_tri, empty_value=None,
             initial="unknown", **kwargs,
         )
+
+
+class AnsweredTriStateField(forms.TypedChoiceField):
+    """Yes / No / unknown with no default: "unknown" must be chosen, never assumed (it changes the result)."""
+
+    def __init__(self, *, unknown: str, **kwargs):
+        super().__init__(choices=[("", BLANK_CHOOSE), ("yes", "Yes"), ("no", "No"), ("unknown", unknown)],
+                         coerce=_tri, empty_value=None, **kwargs)
 
 
 class YesNoField(forms.TypedChoiceField):
@@ -173,8 +200,8 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("patient", "Patient", (
-        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "ecog", "fit_for_intensive_chemo",
-        "goals_of_care")),
+        "age_years", "sex", "height_cm", "weight_kg", "bsa_formula", "goals_of_care", "ecog",
+        "fit_for_intensive_chemo")),
     Section("organ_function", "Organ function", (
         "creatinine_value", "bilirubin_value", "child_pugh", "crcl_weight"),
             note="Optional; a dose rule whose input is empty is marked “not assessed” on its dose line."),
@@ -323,7 +350,10 @@ class WorkupForm(forms.Form):
     prior_gemtuzumab = forms.BooleanField(label=labels.PRIOR_THERAPY["gemtuzumab"], required=False)
 
     # --- transplant ---------------------------------------------------------------------------------
-    transplant_candidate = TriStateField(label="Transplant candidate", unknown=labels.HCT_CANDIDATE_UNKNOWN)
+    # An explicit answer: an uncertain candidacy changes the tiers (transplant is weighed, not assumed).
+    transplant_candidate = AnsweredTriStateField(
+        label="Transplant candidate", unknown=labels.HCT_CANDIDATE_UNKNOWN, help_text="your judgement",
+        error_messages={"required": MSG_TRANSPLANT_UNANSWERED})
     donor_available = TriStateField(label="Donor available", unknown=labels.DONOR_UNKNOWN)
 
     # --- context ------------------------------------------------------------------------------------
@@ -385,13 +415,31 @@ class WorkupForm(forms.Form):
             return
         if name in self.errors:
             return  # the field did not convert: that message already says what to fix
-        message = error.message
+        message = self._with_unit_hint(name, rest, error.message)
         if name == "other_mutations" and rest and rest[0].isdigit():
             symbols = self.cleaned_data.get("other_mutations") or []
             index = int(rest[0])
             if index < len(symbols):
                 message = f"‘{symbols[index]}’: {message}"
         self.add_error(name, message)
+
+    def _with_unit_hint(self, name: str, rest: list[str], message: str) -> str:
+        """The message with its unit, and a hint when the value looks typed in another unit."""
+        value = self.cleaned_data.get(name)
+        measurement = next(((unit, path) for v, unit, path in MEASUREMENTS if v == name), None)
+        if measurement and not rest and value is not None:
+            unit_name, path = measurement
+            return _lab_message(path, value, self.cleaned_data.get(unit_name) or self.fields[unit_name].initial,
+                                message)
+        if name in FIELD_UNITS and _RANGE_MESSAGE.match(message):
+            message = f"{message} {FIELD_UNITS[name]}"
+        if not isinstance(value, (int, float)):
+            return message
+        if name == "height_cm" and L.HEIGHT_MIN_CM <= value * L.CM_PER_M <= L.HEIGHT_MAX_CM:
+            message += " — " + MSG_HEIGHT_IN_METRES.format(value=value, cm=round(value * L.CM_PER_M, 1))
+        elif name == "weight_kg" and value > L.WEIGHT_MAX_KG and value * L.KG_PER_LB <= L.WEIGHT_MAX_KG:
+            message += " — " + MSG_WEIGHT_IN_POUNDS.format(value=value, kg=round(value * L.KG_PER_LB, 1))
+        return message
 
     # --- what to show where ---------------------------------------------------------------------------
 
@@ -440,9 +488,32 @@ for _name, _field in WorkupForm.base_fields.items():
     # Tie each input to its help text and to the error container the HTMX update fills.
     _field.widget.attrs["aria-describedby"] = " ".join(
         [f"err-{_name}"] + ([f"help-{_name}"] if _field.help_text else []))
+for _name, _unit in FIELD_UNITS.items():  # "Enter a number. Unit: cm": the unit with the conversion message
+    _field = WorkupForm.base_fields[_name]
+    _message = MSG_NUMBER_IN if isinstance(_field, forms.FloatField) else MSG_WHOLE_NUMBER_IN
+    _field.error_messages["invalid"] = _message.format(unit=_unit)
 for _value, _unit, _path in MEASUREMENTS:  # a unit select has no help text of its own
     WorkupForm.base_fields[_unit].widget.attrs["aria-describedby"] = f"err-{_unit}"
 WorkupForm.base_fields = _SharedFields(WorkupForm.base_fields)
+
+
+def _lab_message(path: str, value: float, unit: str, message: str) -> str:
+    """A lab value out of range for its unit, in the page's unit words (µmol/L), with the other unit when the
+    value is plausible in it (creatinine 1.2 "µmol/L" is 1.2 mg/dL; 95 "mg/dL" is 95 µmol/L)."""
+    limits = {"patient.creatinine": ("creatinine", L.CREATININE_LIMITS),
+              "patient.bilirubin": ("bilirubin", L.BILIRUBIN_LIMITS)}.get(path)
+    if limits is None or unit not in limits[1]:
+        return message
+    analyte, by_unit = limits
+    low, high = by_unit[unit]
+    if low <= value <= high:
+        return message  # another problem than the range: the model's own words
+    words = labels.LAB_UNIT
+    text = MSG_LAB_RANGE.format(analyte=analyte, value=value, unit=words[unit], low=low, high=high)
+    for other, (other_low, other_high) in by_unit.items():
+        if other != unit and other_low <= value <= other_high:
+            text += " — " + MSG_LAB_OTHER_UNIT.format(value=value, other=words[other])
+    return text
 
 
 def _set_path(data: dict, path: str, value: Any) -> None:
@@ -499,8 +570,9 @@ def form_data_from_workup(workup: dict) -> dict[str, str | list[str]]:
         elif isinstance(field, forms.BooleanField):
             if value:
                 data[name] = "on"
-        elif isinstance(field, (TriStateField, YesNoField)):
-            data[name] = {True: "yes", False: "no"}.get(value, "unknown" if isinstance(field, TriStateField) else "")
+        elif isinstance(field, (TriStateField, AnsweredTriStateField, YesNoField)):
+            unknown = "" if isinstance(field, YesNoField) else "unknown"
+            data[name] = {True: "yes", False: "no"}.get(value, unknown)
         elif name == "other_mutations":
             data[name] = ", ".join(value or [])
         else:
@@ -515,8 +587,11 @@ class ConsultSaveForm(forms.Form):
         label="Patient identifier", required=False, max_length=PATIENT_IDENTIFIER_MAX,
         help_text="MRN or initials — letters, digits and '-', no spaces; never the patient's name",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        # Checked here too (the service checks it again), so a failed save reports it with the workup's problems.
+        validators=[patient_identifier_validator],
     )
-    chosen_option_id = forms.ChoiceField(label="Chosen option", choices=())
+    chosen_option_id = forms.ChoiceField(label="Chosen option", choices=(),
+                                         error_messages={"required": MSG_CHOSEN_OPTION_REQUIRED})
     override_reason = forms.CharField(
         label="Reason for choosing a non-preferred option", required=False, max_length=2000,
         help_text="required when the chosen option is not preferred for this workup (override)",

@@ -9,7 +9,7 @@ import math
 
 from .knowledge import CrclWeightRule, EpiTable, KnowledgeBase
 from .result import Assessment, CrclWeightOut, EpiResult
-from .workup import Workup
+from .workup import LAB_UNIT_WORDS, Workup
 
 STATUS_LABELS = {
     "primary_refractory": "Primary refractory (primary induction failure)",
@@ -184,7 +184,7 @@ def assessment_compute(*, workup: Workup, kb: KnowledgeBase, bsa_cap_m2: float |
         crcl_weight = CrclWeightOut(basis=basis, kg=round(crcl_kg, 1))
         crcl_note = (
             f"Cockcroft–Gault: {why}; creatinine "
-            f"{p.creatinine.value:g} {p.creatinine.unit} ({p.creatinine.mg_dl:.2f} mg/dL)"
+            f"{p.creatinine.value:g} {LAB_UNIT_WORDS[p.creatinine.unit]} ({p.creatinine.mg_dl:.2f} mg/dL)"
         )
         # The same creatinine with every body weight that can be computed: the clinician sees how much the
         # choice matters (a renal dose band can depend on it; consult.py warns when it does).

@@ -34,7 +34,7 @@ from .knowledge import (
     Schedule,
 )
 from .result import Assessment, DoseLine, DosingBasis
-from .workup import Workup
+from .workup import LAB_UNIT_WORDS, Workup
 
 _DAY_RANGE = re.compile(r"^D(\d+)(?:-(\d+))?$")
 
@@ -167,7 +167,7 @@ def organ_values(*, workup: Workup, assessment: Assessment) -> OrganValues:
         "crcl": None if crcl is None else f"CrCl {crcl:.0f} mL/min ({_crcl_weight_words(assessment)})",
         "bilirubin": None if bili is None else (
             f"bilirubin {bili.value:g} mg/dL" if bili.unit == "mg/dL"
-            else f"bilirubin {bili.value:g} {bili.unit} ({bili.mg_dl:.1f} mg/dL)"),
+            else f"bilirubin {bili.value:g} {LAB_UNIT_WORDS[bili.unit]} ({bili.mg_dl:.1f} mg/dL)"),
         "child_pugh": None if p.child_pugh is None else f"Child-Pugh {p.child_pugh}",
     }
     return OrganValues(values=values, shown=shown)

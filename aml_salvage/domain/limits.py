@@ -11,6 +11,9 @@ HEIGHT_MIN_CM = 100
 HEIGHT_MAX_CM = 250
 WEIGHT_MIN_KG = 25
 WEIGHT_MAX_KG = 350
+# Unit definitions, for the hints beside a height typed in metres or a weight in pounds.
+CM_PER_M = 100
+KG_PER_LB = 0.45359237
 ECOG_MIN = 0
 ECOG_MAX = 4
 # Serum creatinine plausibility per unit; beyond these a typing error is far likelier than a patient.

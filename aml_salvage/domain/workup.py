@@ -26,6 +26,9 @@ def _contradiction(message: str) -> PydanticCustomError:
 
 
 LabUnit = Literal["umol/L", "mg/dL"]
+# How a reader sees each unit (the contract's ASCII "umol/L" is for typing JSON): the form, the pages, the PDF
+# and the domain's own sentences write µmol/L the same way (presentation.labels.LAB_UNIT is this).
+LAB_UNIT_WORDS: dict[str, str] = {"umol/L": "µmol/L", "mg/dL": "mg/dL"}
 CreatinineUnit = LabUnit
 BilirubinUnit = LabUnit
 Sex = Literal["female", "male"]
@@ -61,7 +64,8 @@ class _LabValue(_Strict):
             raise PydanticCustomError(
                 f"{self.ANALYTE}_range",
                 "{analyte} {value} {unit} is outside {low}–{high} {unit}; check the value and the unit",
-                {"analyte": self.ANALYTE, "value": self.value, "unit": self.unit, "low": low, "high": high},
+                {"analyte": self.ANALYTE, "value": self.value, "unit": LAB_UNIT_WORDS[self.unit], "low": low,
+                 "high": high},
             )
         return self
 

@@ -9,6 +9,7 @@ base's parameters.
 from __future__ import annotations
 
 from ..domain.result import TIER_LABELS
+from ..domain.workup import LAB_UNIT_WORDS
 
 # --- the workup (form choices and the workup rows) ---------------------------------------------------------
 SEX = {"female": "Female", "male": "Male"}
@@ -29,7 +30,7 @@ CYP3A4_INHIBITOR = {
     "pgp": "P-gp inhibitor",
 }
 BSA_FORMULA = {"mosteller": "Mosteller", "dubois": "DuBois"}
-LAB_UNIT = {"umol/L": "µmol/L", "mg/dL": "mg/dL"}
+LAB_UNIT = LAB_UNIT_WORDS
 CHILD_PUGH = {"A": "Class A", "B": "Class B", "C": "Class C"}
 CRCL_WEIGHT = {
     "auto": "Automatic",

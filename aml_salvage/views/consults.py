@@ -52,7 +52,7 @@ def consult_create(request: HttpRequest) -> HttpResponse:
     if workup is None:
         save_form.is_valid()
         return workspace_render(request, form=form, save_form=save_form, action_url=action_url,
-                                revising=revising)
+                                revising=revising, save_failed=True)
     result = services.consult_evaluate(workup=workup)
     if save_form.is_valid():
         data = save_form.cleaned_data
@@ -71,7 +71,7 @@ def consult_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Consult {consult.pk} saved.")
             return redirect(consult)
     return workspace_render(request, form=form, save_form=save_form, action_url=action_url, result=result,
-                            revising=revising, evaluate=False)
+                            revising=revising, evaluate=False, save_failed=True)
 
 
 @require_http_methods(["GET", "POST"])
@@ -125,8 +125,11 @@ def consult_revise(request: HttpRequest, pk: int) -> HttpResponse:
         audit_record(consult=original, user=request.user, action="viewed")  # the page shows its workup
         # Bound to the saved workup, so the page shows its current result under today's knowledge base.
         form = WorkupForm(data=form_data_from_workup(original.workup))
+        # The revision starts from the original's choice and notes: the clinician edits, never retypes them.
         save_form = save_form_carrying(request, revision_of=original.pk,
-                                       patient_identifier=original.patient_identifier)
+                                       patient_identifier=original.patient_identifier,
+                                       chosen_option_id=original.chosen_option_id, notes=original.notes,
+                                       override_reason=original.override_reason)
     return workspace_render(request, form=form, save_form=save_form, action_url=action_url, revising=original)
 
 

@@ -73,6 +73,20 @@ def _status_text(form: WorkupForm, result: ConsultResult | None, pending: list, 
     return "No result yet: " + ", ".join(parts) + "." if parts else ""
 
 
+def save_errors(form: WorkupForm, save_form: ConsultSaveForm) -> list[dict]:
+    """Every problem that stopped a save, in the order of the page, each naming its field and linking to it."""
+    workup_order = [n for s in SECTIONS for name in s.fields for n in (name, PAIRED.get(name)) if n]
+    items = []
+    for bound_form, order, whole in ((form, workup_order, "Workup"), (save_form, list(save_form.fields), "Save")):
+        items += [{"id": "", "label": whole, "messages": [error]} for error in bound_form.non_field_errors()]
+        for name in order:
+            if bound_form.errors.get(name):
+                field = bound_form[name]
+                items.append({"id": field.id_for_label or field.auto_id, "label": field.label,
+                              "messages": list(bound_form.errors[name])})
+    return items
+
+
 def workspace_render(
     request: HttpRequest,
     *,
@@ -82,6 +96,7 @@ def workspace_render(
     result: ConsultResult | None = None,
     revising=None,
     evaluate: bool = True,
+    save_failed: bool = False,
 ) -> HttpResponse:
     workup = None
     if evaluate:
@@ -123,6 +138,7 @@ def workspace_render(
             for s in SECTIONS
         ],
         "save_form": save_form or save_form_carrying(request),
+        "save_errors": save_errors(form, save_form) if save_failed and save_form is not None else [],
         "teams": list(teams_of(user=request.user)),
         "team": team_for(user=request.user),
         "revising": revising,

@@ -26,3 +26,107 @@ document.addEventListener("htmx:afterSettle", () => {
   }
   reopen = [];
 });
+
+// "Choose this option" on a card fills the save form's chosen option (the select stays for keyboards), says so
+// in the save panel's status line and moves the focus there: to the override reason when the option is not
+// preferred (saving it needs one), otherwise to the select. Delegated from the document, so it works on the
+// cards each live update brings in. Without JavaScript the button posts the form back with the option chosen.
+const NOT_PREFERRED_HINT = "It is not preferred for this workup: give the reason for choosing it.";
+
+function markChosen() {
+  const select = document.getElementById("id_chosen_option_id");
+  if (!select) return;
+  for (const card of document.querySelectorAll("#result-panel [data-option]")) {
+    card.classList.toggle("chosen", card.dataset.option === select.value);
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-choose]");
+  const select = document.getElementById("id_chosen_option_id");
+  if (!button || !select) return;
+  event.preventDefault();
+  select.value = button.dataset.choose;
+  markChosen();
+  const name = select.selectedOptions[0] ? select.selectedOptions[0].textContent : button.dataset.choose;
+  const preferred = button.closest("[data-tier]")?.dataset.tier === "preferred";
+  const status = document.getElementById("choose-status");
+  if (status) status.textContent = `${name} chosen. ` + (preferred ? "Review and save the consult." : NOT_PREFERRED_HINT);
+  const reason = document.getElementById("id_override_reason");
+  const next = !preferred && reason ? reason : select;
+  next.focus({ preventScroll: true });
+  (status || next).scrollIntoView({ block: "center" });
+});
+
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select.id !== "id_chosen_option_id") return;
+  markChosen();
+  // The whole name, even where a phone's narrow select shows only its start.
+  const status = document.getElementById("choose-status");
+  if (status) status.textContent = select.value ? `${select.selectedOptions[0].textContent} chosen.` : "";
+});
+document.addEventListener("htmx:afterSettle", markChosen);
+
+// Primary refractory has no relapse number and no first remission: switching to it empties both and disables
+// them (a disabled input is not sent). What was typed comes back if the status is switched back. Capture
+// phase: this runs before htmx, on the wrapper, reads the inputs for the live update.
+const NO_REMISSION = ["id_relapse_number", "id_cr1_duration_months"];
+
+function syncDiseaseStatus() {
+  const status = document.getElementById("id_disease_status");
+  if (!status) return;
+  const refractory = status.value === "primary_refractory";
+  for (const id of NO_REMISSION) {
+    const input = document.getElementById(id);
+    if (!input || input.disabled === refractory) continue;
+    if (refractory) {
+      input.dataset.kept = input.value;
+      input.value = "";
+    } else if (input.value === "" && input.dataset.kept) {
+      input.value = input.dataset.kept;
+    }
+    input.disabled = refractory;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.id === "id_disease_status") syncDiseaseStatus();
+}, true);
+
+// A gene ticked as awaited has no result yet: its result input above is emptied and disabled until the box is
+// unticked (the workup refuses a gene both positive and pending). Capture phase, as above.
+function syncPending(box) {
+  const result = document.getElementById(`id_${box.value}`);
+  if (!result || result.disabled === box.checked) return;
+  if (box.checked) {
+    result.dataset.kept = result.type === "checkbox" ? String(result.checked) : result.value;
+    if (result.type === "checkbox") result.checked = false;
+    else result.value = "unknown";
+  } else if (result.dataset.kept !== undefined) {
+    if (result.type === "checkbox") result.checked = result.dataset.kept === "true";
+    else result.value = result.dataset.kept;
+  }
+  result.disabled = box.checked;
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.name === "genetics_pending") syncPending(event.target);
+}, true);
+
+// A failed save: the banner listing every problem takes the focus; each of its links focuses its input.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("#save-errors a[href^='#']");
+  if (!link) return;
+  const target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+  const control = target && (target.matches("input, select, textarea") ? target : target.querySelector("input"));
+  if (!control) return;
+  event.preventDefault();
+  control.focus({ preventScroll: true });
+  control.scrollIntoView({ block: "center" });
+});
+
+syncDiseaseStatus();
+document.querySelectorAll("input[name='genetics_pending']").forEach(syncPending);
+markChosen();
+document.getElementById("save-errors")?.focus();

@@ -193,7 +193,7 @@ def test_an_apl_fusion_typed_in_other_mutations_is_flagged_there(client, typed):
     assert f'value="{typed}"' in unescape(body), "what was typed is kept"
 
 
-@pytest.mark.parametrize(("value", "unit", "words"), [("80", "mg/dL", "0.05–60"), ("0.5", "umol/L", "1.0–1000")])
+@pytest.mark.parametrize(("value", "unit", "words"), [("80", "mg/dL", "0.05–60"), ("0.5", "umol/L", "1–1000 µmol/L")])
 def test_bilirubin_out_of_range_for_its_unit_is_flagged_beside_the_value(client, value, unit, words):
     body = submit(client, YOUNG_FIT, bilirubin_value=value, bilirubin_unit=unit)
     error = field_error(body, "bilirubin_value")
