@@ -232,8 +232,8 @@ def app_server(step: str, env: dict[str, str], cookie: str = "") -> dict:
 
 def test_every_app_server_sees_the_same_sessions_and_sign_in_pauses(prod_env):
     # Nothing another app server needs lives in process memory: a sign-in (and its second factor) on one
-    # server is honoured by another, a sign-out on one ends the session on all, and failed sign-ins counted on one pause the
-    # username on all (django-axes' database handler).
+    # server is honoured by another, a sign-out on one ends the session on all, and failed sign-ins counted
+    # on one pause the username on all (django-axes' database handler).
     fake_static_manifest(prod_env)
     cookie = app_server("sign-in", prod_env)["cookie"]
     assert app_server("use", prod_env, cookie) == {"page": 200, "bob": 429}
