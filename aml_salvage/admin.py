@@ -33,6 +33,14 @@ from .models import AuditEvent, Consult, KnowledgeBaseEntry
 from .presentation import regimens_by_kind
 
 
+def _refuse_identifier_lookup(lookup: str) -> None:
+    """No filter in an admin URL may carry a patient identifier (?patient_identifier__icontains=..., or the
+    trail's detail, which holds the identifiers searched for): refused with 400, not honoured."""
+    parts = lookup.split("__")
+    if "patient_identifier" in parts or parts[0] == "detail":
+        raise DisallowedModelAdminLookup(f"filtering on {lookup} is not allowed")
+
+
 class ReadOnlyStaffAdmin(admin.ModelAdmin):
     """Staff read; nobody adds, changes or deletes here (snapshots and the trail are append-only, and the
     knowledge base is edited as versioned files, not in the admin)."""
@@ -73,9 +81,7 @@ class ConsultAdmin(ReadOnlyStaffAdmin):
         return queryset
 
     def lookup_allowed(self, lookup, value, request=None):
-        # The list's own filters only: never the patient identifier (?patient_identifier__icontains=...).
-        if lookup.split("__")[0] == "patient_identifier":
-            raise DisallowedModelAdminLookup(f"filtering on {lookup} is not allowed")
+        _refuse_identifier_lookup(lookup)
         return super().lookup_allowed(lookup, value, request)
 
     def changelist_view(self, request, extra_context=None):
@@ -124,6 +130,10 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("consult__workup", "consult__result")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        _refuse_identifier_lookup(lookup)
+        return super().lookup_allowed(lookup, value, request)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

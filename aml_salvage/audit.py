@@ -39,7 +39,9 @@ def audit_record(*, action: str, user=None, consult: Consult | None = None, requ
         raise ValueError(MSG_UNKNOWN_ACTION.format(action=action))
     if user is not None and not username:
         username = user.get_username()
-    return AuditEvent.objects.create(consult=consult, user=user, action=action, username=username[:150],
+    # PostgreSQL refuses NUL in text: a name tried at sign-in is whatever the client sent.
+    username, detail = username.replace("\x00", "")[:150], detail.replace("\x00", "")
+    return AuditEvent.objects.create(consult=consult, user=user, action=action, username=username,
                                      ip_address=_address(request), detail=detail)
 
 

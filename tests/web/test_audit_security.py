@@ -100,6 +100,9 @@ def test_the_staff_consult_list_is_recorded_and_refuses_an_identifier_filter(cli
 
 def test_reading_and_exporting_the_trail_are_recorded(client_for, staff):
     client = client_for(staff)
+    for lookup in ("detail__icontains", "consult__patient_identifier"):  # identifiers stay out of URLs here too
+        response = client.get(reverse("admin:aml_salvage_auditevent_changelist"), {lookup: "MRN-1001"})
+        assert response.status_code == 400, lookup
     client.get(reverse("admin:aml_salvage_auditevent_changelist"))
     rows = csv_rows(client)
     assert [row[0] for row in trail("trail_viewed", "trail_exported")] == ["trail_viewed", "trail_exported"]
