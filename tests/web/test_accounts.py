@@ -243,6 +243,19 @@ def test_a_session_active_throughout_ends_12_hours_after_sign_in(author, clock):
     assert event.user == author and event.detail == "session lifetime reached (12 hours after sign-in)"
 
 
+def test_a_live_update_after_the_lifetime_says_why_in_the_result_panel(author, clock):
+    client = password_step(author)
+    for _ in range(28):  # 11 h 40 min, active throughout
+        clock(minutes=25)
+        assert client.get(reverse("workspace")).status_code == 200
+    clock(minutes=25)
+    response = client.post(reverse("workspace"), {}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    panel = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="result-panel"' in panel and "<html" not in panel
+    assert "12 hours after signing in (the longest a session lasts)" in panel
+
+
 def test_the_lifetime_is_a_setting(author, clock, settings):
     settings.AML_SALVAGE_SESSION_MAX_AGE_SECONDS = 3600
     client = password_step(author)
