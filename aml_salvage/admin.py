@@ -2,8 +2,10 @@
 knowledge base as loaded.
 
 Staff are the hospital's trusted auditors: they see every team's consults here, and each consult they
-open is recorded in the audit trail. Clinicians who are not staff never reach the admin. No patient
-identifier search here: it would put the identifier in the URL (browser history, server logs).
+open, each page of the consult list they are shown (with its filters), each look at the audit trail and
+each export of it is recorded in the audit trail. Clinicians who are not staff never reach the admin.
+No patient identifier search or filter here: it would put the identifier in the URL (browser history,
+server logs), so a URL that filters on the identifier is refused (400) rather than honoured.
 
 The knowledge base is not mirrored into database tables: it lives in validated YAML files under
 ``fixtures/knowledge`` (reviewed in git, versioned in meta.yaml) and is read through
@@ -17,6 +19,7 @@ import json
 import logging
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -28,6 +31,14 @@ from . import services
 from .audit import audit_csv_lines, audit_events, audit_record
 from .models import AuditEvent, Consult, KnowledgeBaseEntry
 from .presentation import regimens_by_kind
+
+
+def _refuse_identifier_lookup(lookup: str) -> None:
+    """No filter in an admin URL may carry a patient identifier (?patient_identifier__icontains=..., or the
+    trail's detail, which holds the identifiers searched for): refused with 400, not honoured."""
+    parts = lookup.split("__")
+    if "patient_identifier" in parts or parts[0] == "detail":
+        raise DisallowedModelAdminLookup(f"filtering on {lookup} is not allowed")
 
 
 class ReadOnlyStaffAdmin(admin.ModelAdmin):
@@ -69,6 +80,17 @@ class ConsultAdmin(ReadOnlyStaffAdmin):
             queryset = queryset.defer("workup", "result_zstd")  # the list shows neither
         return queryset
 
+    def lookup_allowed(self, lookup, value, request=None):
+        _refuse_identifier_lookup(lookup)
+        return super().lookup_allowed(lookup, value, request)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:  # every team's identifiers were shown
+            audit_record(action="listed", user=request.user, request=request,
+                         detail=_admin_list_detail("admin consult list", request))
+        return response
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         consult = response.context_data.get("original") if hasattr(response, "context_data") else None
@@ -88,15 +110,20 @@ class ConsultAdmin(ReadOnlyStaffAdmin):
 logger = logging.getLogger("aml_salvage.audit")
 
 
+def _admin_list_detail(what: str, request) -> str:
+    filters = request.GET.urlencode()
+    return f"{what}: {filters}" if filters else what
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyStaffAdmin):
     """The audit trail, read-only for staff, with a CSV export of the whole trail."""
 
-    list_display = ("at", "user", "action", "consult_link", "team")
+    list_display = ("at", "username", "action", "consult_link", "team", "ip_address", "detail")
     list_filter = ("action", "consult__team")
     date_hierarchy = "at"
     list_select_related = ("user", "consult__team")
-    fields = ("at", "user", "action", "consult")
+    fields = ("at", "user", "username", "action", "consult", "ip_address", "detail")
     readonly_fields = fields
     actions = None
     change_list_template = "admin/aml_salvage/auditevent/change_list.html"
@@ -104,13 +131,24 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("consult__workup", "consult__result_zstd")
 
+    def lookup_allowed(self, lookup, value, request=None):
+        _refuse_identifier_lookup(lookup)
+        return super().lookup_allowed(lookup, value, request)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:  # the trail holds identifiers searched for: reading it is recorded
+            audit_record(action="trail_viewed", user=request.user, request=request,
+                         detail=_admin_list_detail("audit trail", request))
+        return response
+
     @admin.display(description="consult", ordering="consult")
     def consult_link(self, obj):
-        return format_html("Consult {}", obj.consult_id)
+        return format_html("Consult {}", obj.consult_id) if obj.consult_id else ""
 
     @admin.display(description="team")
     def team(self, obj):
-        return obj.consult.team.name
+        return obj.consult.team.name if obj.consult_id else ""
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -118,10 +156,12 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
         return [export, *super().get_urls()]
 
     def export_csv(self, request):
-        """The whole trail as CSV (time, user, team, consult_id, action), streamed."""
+        """The whole trail as CSV (time, user, team, consult_id, action, address, detail), streamed. The
+        export is itself recorded first, so it appears in the file it produces."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         logger.info("audit trail exported by user id %s", request.user.pk)
+        audit_record(action="trail_exported", user=request.user, request=request)
         events = audit_events().defer("consult__workup", "consult__result_zstd")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(audit_csv_lines(events), content_type="text/csv; charset=utf-8")

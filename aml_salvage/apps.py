@@ -7,4 +7,5 @@ class AmlSalvageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the knowledge-base system check)
+        # The knowledge-base system check; security events into the audit trail.
+        from . import checks, signals  # noqa: F401

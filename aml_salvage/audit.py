@@ -1,9 +1,15 @@
-"""The audit trail: who created, viewed, revised, printed or exported which consult, and when.
+"""The audit trail: who created, viewed, revised, printed or exported which consult, and when; who listed or
+searched consults, was refused another team's consult, signed in or failed to, signed out, was paused,
+passed or failed the second factor, changed a password, was issued a reset link or deactivated; who read or
+exported the trail itself.
 
-Append-only (the model and database triggers refuse changes). Events hold the user, the consult id, the
-action and the time: no patient data. The services that save and print consults record their own events
-(``consults.consult_create``, ``consults.consult_print``); the views and the admin record 'viewed'. Staff
-read the trail in the admin and export it as CSV (``audit_csv_lines``).
+Append-only (the model and database triggers refuse changes). Events hold the user (or the username tried),
+the client address, the consult id and a detail. The detail of a search or a list holds the identifier
+searched for: patient data, which is why the trail is staff-only and reading or exporting it is recorded.
+The services that save and print consults record their own events (``consults.consult_create``,
+``consults.consult_print``); the views and the admin record 'viewed', lists, searches and denials;
+aml_salvage/signals.py records sign-in, sign-out, lockout and account events. Staff read the trail in the
+admin and export it as CSV (``audit_csv_lines``).
 """
 
 from __future__ import annotations
@@ -21,15 +27,38 @@ from .models import AuditEvent, Consult
 
 ACTIONS = frozenset(AuditEvent.Action.values)
 MSG_UNKNOWN_ACTION = "unknown audit action {action!r}: one of " + ", ".join(sorted(ACTIONS))
-CSV_HEADER = ("time", "user", "team", "consult_id", "action")
+CSV_HEADER = ("time", "user", "team", "consult_id", "action", "address", "detail")
 
 
-def audit_record(*, consult: Consult, user, action: str) -> AuditEvent:
-    """Append one event. ``action`` is one of AuditEvent.Action ("created", "viewed", "revised",
-    "printed", "exported"). Call it in the same transaction as the change it records, if any."""
+def audit_record(*, action: str, user=None, consult: Consult | None = None, request: HttpRequest | None = None,
+                 username: str = "", detail: str = "") -> AuditEvent:
+    """Append one event. ``action`` is one of AuditEvent.Action. ``user`` is who did it (None for a failed
+    sign-in with an unknown name: pass the ``username`` tried); ``request`` gives the client address.
+    Call it in the same transaction as the change it records, if any."""
     if action not in ACTIONS:
         raise ValueError(MSG_UNKNOWN_ACTION.format(action=action))
-    return AuditEvent.objects.create(consult=consult, user=user, action=action)
+    if user is not None and not username:
+        username = user.get_username()
+    # PostgreSQL refuses NUL in text: a name tried at sign-in is whatever the client sent.
+    username, detail = username.replace("\x00", "")[:150], detail.replace("\x00", "")
+    return AuditEvent.objects.create(consult=consult, user=user, action=action, username=username,
+                                     ip_address=_address(request), detail=detail)
+
+
+def audit_denied(*, request: HttpRequest, consult_id: int) -> AuditEvent:
+    """Someone asked for a consult they may not see (another team's, or none with that id): they were
+    answered 404, and the trail says which."""
+    consult = Consult.objects.filter(pk=consult_id).only("pk").first()
+    return audit_record(action="denied", user=request.user, consult=consult, request=request,
+                        detail="" if consult is not None else f"consult {consult_id} (no such consult)")
+
+
+def _address(request: HttpRequest | None) -> str | None:
+    address = client_ip(request) if request is not None else None
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:  # not an address (a misconfigured proxy header): not stored rather than refused
+        return None
 
 
 def audit_events(*, consult: Consult | None = None):
@@ -39,8 +68,9 @@ def audit_events(*, consult: Consult | None = None):
 
 
 def audit_csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    """CSV text, one line at a time (for a streamed response): time (ISO 8601, local), user, team,
-    consult id, action. Cells that a spreadsheet would run as a formula are quoted with a leading '."""
+    """CSV text, one line at a time (for a streamed response): time (ISO 8601, local), user (or the
+    username tried), team and consult id (blank for security events), action, address, detail. Cells
+    that a spreadsheet would run as a formula are quoted with a leading '."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -54,10 +84,12 @@ def audit_csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
     for event in events.iterator(chunk_size=2000) if hasattr(events, "iterator") else events:
         yield line((
             timezone.localtime(event.at).isoformat(timespec="seconds"),
-            event.user.get_username(),
-            event.consult.team.name,
-            event.consult_id,
+            event.username or (event.user.get_username() if event.user is not None else ""),
+            event.consult.team.name if event.consult is not None else "",
+            event.consult_id or "",
             event.action,
+            event.ip_address or "",
+            event.detail,
         ))
 
 

@@ -1,4 +1,4 @@
-"""Idle sign-out without a session write on every request.
+"""Idle sign-out without a session write on every request; the absolute session lifetime; the second factor.
 
 Django's way to make SESSION_COOKIE_AGE an idle timeout is ``SESSION_SAVE_EVERY_REQUEST``: a write of the
 session row on every request. On the live workspace that is a database write per pause in typing, and on
@@ -15,9 +15,18 @@ worker processes writing at once; the middleware itself costs nothing measurable
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+
+from . import accounts
+from .signals import SIGNOUT_REASON_ATTR
 
 ACTIVITY_KEY = "_aml_salvage_activity"
 
@@ -28,6 +37,12 @@ class SessionActivityMiddleware:
         self.renew_every = int(settings.AML_SALVAGE_SESSION_RENEW_SECONDS)
 
     def __call__(self, request):
+        if request.user.is_authenticated and accounts.session_past_lifetime(request=request):
+            # However active, a session ends AML_SALVAGE_SESSION_MAX_AGE_SECONDS after sign-in: the request
+            # goes on signed out, so LoginRequiredMiddleware sends it to the sign-in page.
+            setattr(request, SIGNOUT_REASON_ATTR, accounts.lifetime_reason())
+            logout(request)
+            request.session[accounts.SESSION_ENDED_KEY] = "lifetime"
         if request.user.is_authenticated:
             # Django's clock (the one the session's expiry is checked against), in whole seconds.
             now = int(timezone.now().timestamp())
@@ -54,3 +69,39 @@ class NoStoreMiddleware:
         if signed_in or request.user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+def mfa_exempt(view):
+    """Mark a view reachable before the second factor (the two-factor pages themselves, sign-out)."""
+    view.mfa_exempt = True
+    return view
+
+
+class MfaRequiredMiddleware:
+    """Until this session has passed the second factor, a user who needs one (accounts.mfa_required) reaches
+    only the views marked ``mfa_exempt`` and those open without sign-in: everything else is redirected to
+    the code page, or to enrolment if there is no authenticator yet. Default-deny, like
+    LoginRequiredMiddleware before it (which must come first: it sends the anonymous to sign in)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        if getattr(view_func, "mfa_exempt", False) or not getattr(view_func, "login_required", True):
+            return None
+        if not accounts.mfa_required(user=user, session=request.session):
+            return None
+        step = "mfa_verify" if request.session.get(accounts.MFA_ENROLLED_KEY) else "mfa_setup"
+        target = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            # A live update cannot show the code page in the result panel: load it as a page.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)

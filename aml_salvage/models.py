@@ -9,7 +9,10 @@ from migrations 0003 and 0004 refuse UPDATE, DELETE and TRUNCATE from any client
 another program, a future bug).
 
 The audit trail (``AuditEvent``) is append-only in the same two ways: who created, viewed, revised, printed
-or exported which consult, and when. It holds no patient data: the consult is referenced by id.
+or exported which consult, and when, plus the security events (sign-ins, failures, lists and searches,
+account changes). A consult is referenced by id; the one piece of patient data the trail holds is an
+identifier that someone searched for, which is why the trail is staff-only and reading or exporting it is
+itself recorded.
 
 Clinical rules never touch the ORM: the knowledge base is read through ``services.knowledge_get()``.
 """
@@ -171,7 +174,13 @@ class AuditEventQuerySet(WriteOnceQuerySet):
 
 
 class AuditEvent(models.Model):
-    """One thing a user did with a consult. Recorded through ``audit.audit_record``, never edited."""
+    """One thing a user did with a consult, or one security event (a sign-in, a failed sign-in, a list or a
+    search of consults, an account change). Recorded through ``audit.audit_record``, never edited.
+
+    Events about a consult reference it by id. Security events have no consult; a failed sign-in may have no
+    user either (``username`` then holds the name that was tried). ``detail`` can hold patient data (the
+    identifier searched for): the trail is itself protected (append-only, staff-only, its export audited).
+    """
 
     class Action(models.TextChoices):
         CREATED = "created", "created"
@@ -179,11 +188,33 @@ class AuditEvent(models.Model):
         REVISED = "revised", "revised"  # on the original consult, when a revision of it is saved
         PRINTED = "printed", "printed"  # its PDF was produced
         EXPORTED = "exported", "exported"  # its data left the app in another form (reserved for exports)
+        DENIED = "denied", "access denied"  # another team's consult was asked for (404 answered)
+        LISTED = "listed", "consult list shown"  # detail: the search in effect, the page, the admin filters
+        SEARCHED = "searched", "identifier searched"  # detail: the search term
+        SIGNED_IN = "signed_in", "signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "sign-in failed"  # username: the name tried (never the password)
+        SIGNED_OUT = "signed_out", "signed out"  # detail: why, when the app ended the session
+        LOCKED_OUT = "locked_out", "sign-in paused"  # too many failures (django-axes)
+        MFA_ENROLLED = "mfa_enrolled", "two-factor enrolled"
+        MFA_VERIFIED = "mfa_verified", "two-factor code accepted"  # detail: authenticator or recovery code
+        MFA_FAILED = "mfa_failed", "two-factor code refused"
+        PASSWORD_CHANGED = "password_changed", "password changed"  # detail: by the user or by a reset link
+        RESET_LINK_ISSUED = "reset_link_issued", "reset link issued"  # user: the staff member; detail: for whom
+        DEACTIVATED = "deactivated", "account deactivated"  # its sessions were ended
+        REACTIVATED = "reactivated", "account reactivated"
+        TRAIL_VIEWED = "trail_viewed", "audit trail viewed"
+        TRAIL_EXPORTED = "trail_exported", "audit trail exported"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events")
-    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="audit_events")
-    action = models.CharField(max_length=16, choices=Action.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events",
+                             null=True, blank=True, help_text="none for a failed sign-in with an unknown name")
+    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="audit_events",
+                                null=True, blank=True, help_text="none for security events")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    username = models.CharField(max_length=150, blank=True,
+                                help_text="the username at the time, or the one tried at a failed sign-in")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="the client address, if known")
+    detail = models.TextField(blank=True, help_text="what was searched or filtered, why a session ended, for whom")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -192,7 +223,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["consult", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} consult {self.consult_id}"
+        about = f" consult {self.consult_id}" if self.consult_id else ""
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or self.user_id} {self.action}{about}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -75,6 +75,14 @@ def main() -> int:
     user.groups.add(Group.objects.create(name="Profile team"))
     signed_in = Client(HTTP_HOST="127.0.0.1")
     signed_in.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
+    # Production asks clinicians for a second factor: the session has passed it (django-otp's session key).
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    session = signed_in.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="authenticator",
+                                                               confirmed=True).persistent_id
+    session.save()
 
     workup_data = json.loads(args.case.read_text(encoding="utf-8"))["workup"]
     body = urlencode(form_data_from_workup(workup_data), doseq=True)

@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HOST = "127.0.0.1"  # loopback only, always
 PASSWORD = "load-test-password-" + secrets.token_hex(4)
+# Production asks clinicians for a second factor: each simulated clinician has this one-time recovery code.
+RECOVERY_CODE = secrets.token_hex(4)
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CONSULT_URL = re.compile(r"^/consults/(\d+)/$")
@@ -100,6 +102,10 @@ def prepare_database(args) -> tuple[list[str], list[dict]]:
     users = User.objects.bulk_create([User(username=f"clinician{i:02d}", password=hashed)
                                       for i in range(args.clients)])
     team.user_set.add(*users)
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    devices = StaticDevice.objects.bulk_create([StaticDevice(user=u, name="recovery codes") for u in users])
+    StaticToken.objects.bulk_create([StaticToken(device=d, token=RECOVERY_CODE) for d in devices])
 
     submissions = []
     for workup in random_workups(args.workups):
@@ -195,7 +201,20 @@ class Clinician:
         if status != 302 or location != "/":
             self.stats.error(f"{self.username}: sign in answered {status} {location}")
             return False
-        status, _, page = self.request("workspace page", "GET", "/")
+        status, location, page = self.request("workspace page", "GET", "/")
+        if status == 302 and location.startswith("/accounts/two-factor/verify/"):
+            status, _, page = self.request("two-factor page", "GET", location)
+            match = CSRF_INPUT.search(page)
+            if status != 200 or not match:
+                self.stats.error(f"{self.username}: two-factor page {status}")
+                return False
+            self.token = match.group(1)
+            status, location, _ = self.request("two-factor code", "POST", "/accounts/two-factor/verify/",
+                                               {"code": RECOVERY_CODE, "next": "/"})
+            if status != 302 or location != "/":
+                self.stats.error(f"{self.username}: two-factor code answered {status} {location}")
+                return False
+            status, _, page = self.request("workspace page", "GET", "/")
         match = CSRF_HEADER.search(page)
         if status != 200 or not match:
             self.stats.error(f"{self.username}: workspace page {status}")

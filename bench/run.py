@@ -177,7 +177,14 @@ from bench.baseline import BASELINE_POST
 user = User.objects.create_user("bench", password=None, first_name="Bench", last_name="Clinician")
 user.groups.add(Group.objects.create(name="Bench team"))
 client = Client()
+# Production asks clinicians for a second factor: the session has passed it (django-otp's session key).
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
 client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])  # the password backend
+session = client.session
+session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+session.save()
 client.get("/")  # the CSRF cookie, as a browser gets it with the page
 workup = json.loads(Path(sys.argv[1]).read_text())["workup"]
 cases = {p.stem: urlencode(form_data_from_workup(json.loads(p.read_text())["workup"]), doseq=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
-from .env import env_float, env_int, env_json, env_list, env_networks, env_str
+from .env import env_bool, env_float, env_int, env_json, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "django_htmx",
     "template_partials",
@@ -38,12 +41,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     # Renews the idle timeout at most once a minute (not a session write per request).
     "aml_salvage.middleware.SessionActivityMiddleware",
     # Cache-Control: no-store on every signed-in response (patient data; shared ward workstations).
     "aml_salvage.middleware.NoStoreMiddleware",
     # Default-deny: every view needs a signed-in user unless marked @login_not_required (the login page).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Then the second factor: staff (and clinicians, if required) reach nothing but the two-factor pages and
+    # sign-out until this session has passed it (aml_salvage/accounts.py, mfa_required).
+    "aml_salvage.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,6 +121,9 @@ SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 AML_SALVAGE_SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# And an absolute limit, however active the session: signed out this long after signing in (sign-in stamps
+# the session; SessionActivityMiddleware ends it).
+AML_SALVAGE_SESSION_MAX_AGE_SECONDS = env_int("AML_SALVAGE_SESSION_MAX_AGE_SECONDS", 12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 # Database sessions: a sign-out, an expiry or a deactivation holds at once on every app server.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -138,6 +149,15 @@ AML_SALVAGE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 # The addresses those proxies connect from (addresses or networks, comma-separated). A request from any
 # other address (gunicorn reached directly) is taken at its REMOTE_ADDR whatever X-Forwarded-For says.
 AML_SALVAGE_TRUSTED_PROXIES = env_networks("DJANGO_TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"])
+
+# --- Two-factor sign-in (django-otp: an authenticator app's TOTP code, or a one-time recovery code) ----------
+# Always required for staff (they see every team's consults and the audit trail). For clinicians, a
+# setting: off here (development, tests), on by default in production (settings/production.py).
+AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS = env_bool("AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS", False)
+OTP_TOTP_ISSUER = "AML Salvage"
+AML_SALVAGE_RECOVERY_CODES = 10
+# A reset link issued by staff (no email) is valid for one use, and for a day at most.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
 
 # --- Browser security headers ---------------------------------------------------------------------
 # Nothing from other hosts, no inline script or style (htmx's own indicator style is switched off in

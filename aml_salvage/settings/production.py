@@ -4,7 +4,8 @@ Required: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS. Optional: DATABASE_URL (defau
 db.sqlite3 in the project directory), MIGRATION_DATABASE_URL (PostgreSQL: the schema owner's role),
 DJANGO_TRUSTED_PROXY_COUNT, DJANGO_CSRF_TRUSTED_ORIGINS,
 DJANGO_SECURE_HSTS_SECONDS, DJANGO_SECURE_HSTS_PRELOAD, DJANGO_STATIC_ROOT, DJANGO_SECURE_SSL_REDIRECT
-(loopback load tests only) and the AML_SALVAGE_* settings of base.py.
+(loopback load tests only) and the AML_SALVAGE_* settings of base.py (AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS
+defaults to on here).
 """
 
 import dj_database_url
@@ -72,6 +73,11 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+
+# --- Two-factor sign-in --------------------------------------------------------------------------------
+# Clinicians see patient identifiers: a second factor by default (a site whose network sign-in already
+# has one can turn it off with AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS=false). Staff always need it.
+AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS = env_bool("AML_SALVAGE_MFA_REQUIRED_FOR_CLINICIANS", True)
 
 # --- Static files: WhiteNoise, from STATIC_ROOT after `collectstatic` -------------------------------------
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]

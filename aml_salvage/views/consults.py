@@ -1,7 +1,8 @@
 """Saved consults: save, list (team, newest first), read-only snapshot, revise, print (PDF).
 
 Every lookup goes through ``consult_visible_to``: another team's consult id answers 404, never 403, so
-its existence is not disclosed. Opening a consult is recorded in the audit trail here; saving, revising
+its existence is not disclosed (the refusal is recorded in the audit trail). Opening a consult, listing
+consults and searching for an identifier are recorded in the audit trail here; saving, revising
 and printing are recorded by the services that do them (``consults.consult_create``, ``consult_print``).
 
 No patient data in URLs: a consult appears by id only, and the identifier search is a POST whose query
@@ -14,13 +15,13 @@ import re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import consults, services
-from ..audit import audit_record
+from ..audit import audit_denied, audit_record
 from ..forms import ConsultSaveForm, WorkupForm, form_data_from_workup, option_choices
 from ..presentation import consult_view, view_context
 from .workspace import KB_STAMP_FIELD, save_form_carrying, workspace_render
@@ -32,7 +33,11 @@ SEARCH_MAX = 64
 
 
 def _visible_or_404(request: HttpRequest, pk: int):
-    return get_object_or_404(consults.consult_visible_to(user=request.user), pk=pk)
+    try:
+        return get_object_or_404(consults.consult_visible_to(user=request.user), pk=pk)
+    except Http404:
+        audit_denied(request=request, consult_id=pk)  # 404 answered either way; the trail says which
+        raise
 
 
 @require_POST
@@ -83,12 +88,18 @@ def consult_list(request: HttpRequest) -> HttpResponse:
         query = "".join(ch for ch in query if ch.isprintable()).strip()[:SEARCH_MAX]
         if query:
             request.session[SEARCH_SESSION_KEY] = query
+            # The term is patient data: it goes into the trail (staff-only), never into the URL or the logs.
+            audit_record(action="searched", user=request.user, request=request, detail=query)
         else:
             request.session.pop(SEARCH_SESSION_KEY, None)
         return redirect("consult_list")
     query = request.session.get(SEARCH_SESSION_KEY, "")
     found = consults.consult_search(user=request.user, query=query).defer("workup", "result_zstd")
     page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
+    # The list shows patient identifiers: each page shown is recorded, with the search in effect.
+    shown = "; ".join(part for part in (f"search {query!r}" if query else "",
+                                         f"page {page.number}" if page.number > 1 else "") if part)
+    audit_record(action="listed", user=request.user, request=request, detail=shown)
     names = {rid: reg.name for rid, reg in services.knowledge_get().regimens.items()}
     rows = [{"consult": c, "option_name": names.get(c.chosen_option_id, c.chosen_option_id)} for c in page]
     return render(request, "consults/list.html", {"page": page, "rows": rows, "query": query})

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aml_salvage import services
 from aml_salvage.consults import consult_create
@@ -57,12 +62,42 @@ def staff(team):
     return _user("stan", team, is_staff=True)
 
 
+def mfa_device(user) -> TOTPDevice:
+    """The user's confirmed authenticator (created if missing), as after enrolment."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def otp_verified(client: Client, user) -> Client:
+    """Mark the client's session as having passed the second factor with the user's authenticator: what
+    django-otp's ``otp_login`` stores in the session (the device's persistent id)."""
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = mfa_device(user).persistent_id
+    session.save()
+    return client
+
+
+def second_factor(client: Client, user) -> Client:
+    """Pass the code page as a person does, with a fresh recovery code (authenticator codes cannot be reused
+    within their 30 seconds, and a test may sign in several times)."""
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="recovery codes")
+    code = StaticToken.random_token()
+    device.token_set.create(token=code)
+    response = client.post(reverse("mfa_verify"), {"code": code})
+    assert response.status_code == 302 and not response["Location"].startswith(reverse("mfa_verify")), response
+    return client
+
+
 @pytest.fixture
 def client_for(client):
-    """client_for(user) → the test client signed in as that user."""
+    """client_for(user) → the test client signed in as that user (staff also past the second factor)."""
 
     def sign_in(user):
+        if user.is_staff:
+            mfa_device(user)
         client.force_login(user)
+        if user.is_staff:
+            otp_verified(client, user)
         return client
 
     return sign_in
@@ -90,4 +125,4 @@ def consult(author):
     return saved_consult(author, patient_identifier="MRN-1001")
 
 
-__all__ = ["PASSWORD", "build", "post_data", "saved_consult"]
+__all__ = ["PASSWORD", "build", "mfa_device", "otp_verified", "post_data", "saved_consult", "second_factor"]

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from aml_salvage.management.commands.create_clinician import MSG_USERNAME_TAKEN
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, otp_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,9 @@ def test_staff_can_lift_a_colleagues_sign_in_pause(typed, client, author):
         client.post(reverse("login"), {"username": "alice", "password": "wrong-password-123"})
     assert client.post(reverse("login"), {"username": "alice", "password": PASSWORD}).status_code == 429
     staff = Client(REMOTE_ADDR="10.9.9.9")
-    staff.force_login(User.objects.get(username="stan"))
+    stan = User.objects.get(username="stan")
+    staff.force_login(stan)
+    otp_verified(staff, stan)  # staff sign in with a second factor
     attempt = AccessAttempt.objects.get(username="alice")
     page = staff.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
     assert page.status_code == 302 and not AccessAttempt.objects.exists()

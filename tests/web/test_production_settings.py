@@ -235,9 +235,13 @@ APP_SERVER = """
         from django.contrib.auth.models import User
         from django.core.management import call_command
         call_command("migrate", verbosity=0)
-        User.objects.create_user("alice", password="a-long-test-password-42")
+        alice = User.objects.create_user("alice", password="a-long-test-password-42")
         User.objects.create_user("bob", password="a-long-test-password-42")
+        # Production asks clinicians for a second factor: alice has one and gives a recovery code.
+        from django_otp.plugins.otp_static.models import StaticDevice
+        StaticDevice.objects.create(user=alice, name="recovery codes").token_set.create(token="abcd2345")
         client.post("/accounts/login/", {"username": "alice", "password": "a-long-test-password-42"})
+        client.post("/accounts/two-factor/verify/", {"code": "abcd2345"})
         for _ in range(5):
             Client(**https).post("/accounts/login/", {"username": "bob", "password": "wrong-password-123"})
         print(json.dumps({"cookie": client.cookies["sessionid"].value}))
@@ -258,9 +262,9 @@ def app_server(step: str, env: dict[str, str], cookie: str = "") -> dict:
 
 
 def test_every_app_server_sees_the_same_sessions_and_sign_in_pauses(prod_env):
-    # Nothing another app server needs lives in process memory: a sign-in on one server is honoured by
-    # another, a sign-out on one ends the session on all, and failed sign-ins counted on one pause the
-    # username on all (django-axes' database handler).
+    # Nothing another app server needs lives in process memory: a sign-in (and its second factor) on one
+    # server is honoured by another, a sign-out on one ends the session on all, and failed sign-ins counted
+    # on one pause the username on all (django-axes' database handler).
     fake_static_manifest(prod_env)
     cookie = app_server("sign-in", prod_env)["cookie"]
     assert app_server("use", prod_env, cookie) == {"page": 200, "bob": 429}

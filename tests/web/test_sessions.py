@@ -15,15 +15,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, mfa_device, second_factor
 
 pytestmark = pytest.mark.django_db
 
 
 def signed_in(user, password: str = PASSWORD) -> Client:
-    """A browser signed in through the sign-in form, as a clinician does."""
+    """A browser signed in through the sign-in form, as a clinician does (staff then give a code too)."""
     client = Client()
+    if user.is_staff:
+        mfa_device(user)
     assert client.post(reverse("login"), {"username": user.username, "password": password}).status_code == 302
+    if user.is_staff:
+        second_factor(client, user)
     assert client.get(reverse("workspace")).status_code == 200
     return client
 
