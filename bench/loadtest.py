@@ -7,14 +7,14 @@ on loopback only, bounded in clinicians and time. Not part of `make test`.
 
 For the database: migrate a new one (SQLite: a file in a temporary directory; PostgreSQL: the throwaway server
 whose AML_SALVAGE_PG_* with_postgres.sh exports), create one clinician account per simulated clinician in one
-care team, pre-generate the typed workups (single-field edits of the worked cases, each with the option a
-clinician would choose), start gunicorn (production settings, --workers, plain HTTP on 127.0.0.1). Then one
-locust run per --users count, --duration seconds each, and the step ramp (--ramp clinicians, --step seconds
-each; --ramp "" to skip it). For each run: requests, errors (locust's failures: any answer a browser would not
-get), consults acknowledged (the save's redirect) against consults in the database (lost = acknowledged and
-missing, or stored and never acknowledged), p50/p95 per action. For the ramp: the live update's p95 in each
-step (its first 5 s left out: clinicians still arriving) and the first count at which it passes 3× its
-50-clinician figure (the fixed 50-clinician run's).
+care team, each signed in once (a session), pre-generate the typed workups (single-field edits of the worked
+cases, each with the option a clinician would choose), start gunicorn (production settings, --workers, plain
+HTTP on 127.0.0.1). Then one locust run per --users count, --duration seconds each, and the step ramp (--ramp
+clinicians, --step seconds each; --ramp "" to skip it). For each run: requests, errors (locust's failures: any
+answer a browser would not get), consults acknowledged (the save's redirect) against consults in the database
+(lost = acknowledged and missing, or stored and never acknowledged), p50/p95 per action. For the ramp: the
+live update's p95 in each step (its first 5 s left out: clinicians still arriving) and the first count at
+which it passes 3× its 50-clinician figure (the fixed 50-clinician run's).
 
 Writes bench/loadtest_results.json (git-ignored; the runs of the other database are kept), which `make bench`
 summarises. Exit status 1 on any error or lost consult.
@@ -103,6 +103,15 @@ team = Group.objects.create(name="Leukemia load test")
 hashed = make_password(password)  # one real (slow) hash, shared: creating hundreds would take minutes
 made = User.objects.bulk_create([User(username=f"clinician{i:03d}", password=hashed) for i in range(users)])
 team.user_set.add(*made)
+# Each clinician signed in once before the run (a session as the sign-in page makes it), so that the run
+# measures their work, not hundreds of password hashes at the start.
+from django.conf import settings
+from django.test import Client
+sessions = []
+for user in made:
+    client = Client()
+    client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])
+    sessions.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
 bodies = []
 for i, form in enumerate(typing_edits(workups)):
     query = QueryDict(mutable=True)
@@ -114,7 +123,7 @@ for i, form in enumerate(typing_edits(workups)):
     if chosen.tier != "preferred":
         save["override_reason"] = "Load test: no preferred option for this workup."
     bodies.append({"form": form, "save": save})
-print(json.dumps({"usernames": [u.username for u in made], "password": password, "bodies": bodies}))
+print(json.dumps({"usernames": [u.username for u in made], "sessions": sessions, "bodies": bodies}))
 """
 
 _COUNT = r"""

@@ -1,13 +1,14 @@
 """Simulated clinicians for `make loadtest` (locust, headless; driven by bench/loadtest.py, loopback only).
 
-Each clinician signs in with their own account, then, with a pause between actions (LOAD_THINK_MIN..MAX
-seconds): types (the workspace's live update, a new workup each time: single-field edits of the worked
-cases), saves a consult (POST, acknowledged by the redirect to it), lists the saved consults, and prints one
-(its PDF). Weights 12 : 2 : 2 : 1. A response that is not what a browser would get is a failure.
+Each clinician, signed in with their own account before the run, opens the workspace and then, with a pause
+between actions (LOAD_THINK_MIN..MAX seconds): types (the workspace's live update, a new workup each time:
+single-field edits of the worked cases), saves a consult (POST, acknowledged by the redirect to it), lists the
+saved consults, and prints one (its PDF). Weights 12 : 2 : 2 : 1. A response that is not what a browser would
+get is a failure.
 
-Environment (set by bench/loadtest.py): LOAD_DATA (JSON: usernames, password, typed form bodies with a save
-choice each), LOAD_SAMPLES (where every request's action, time and duration is written at the end, with the
-consult ids whose save was acknowledged), LOAD_THINK_MIN / LOAD_THINK_MAX, LOAD_RAMP ("50,100,200" with
+Environment (set by bench/loadtest.py): LOAD_DATA (JSON: usernames, their sessions, typed form bodies with a
+save choice each), LOAD_SAMPLES (where every request's action, time and duration is written at the end, with
+the consult ids whose save was acknowledged), LOAD_THINK_MIN / LOAD_THINK_MAX, LOAD_RAMP ("50,100,200" with
 LOAD_STEP_S: a step ramp of clinicians instead of a fixed count).
 """
 
@@ -18,13 +19,13 @@ import json
 import os
 import re
 import time
+from urllib.parse import urlparse
 
 from locust import HttpUser, LoadTestShape, between, events, task
 
 DATA = json.loads(open(os.environ["LOAD_DATA"]).read())
-USERNAMES = itertools.cycle(DATA["usernames"])
+SESSIONS = itertools.cycle(DATA["sessions"])
 BODIES = DATA["bodies"]
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CONSULT_URL = re.compile(r"/consults/(\d+)/$")
 
@@ -56,18 +57,14 @@ class Clinician(HttpUser):
         self.token = ""
         self.saved: list[int] = []
         self.next_body = itertools.cycle(BODIES[hash(self) % len(BODIES):] + BODIES[:hash(self) % len(BODIES)])
-        page = self.client.get("/accounts/login/", name="sign in")
-        self.token = CSRF_INPUT.search(page.text).group(1)
-        self.plain_http()
-        with self.client.post("/accounts/login/", name="sign in", catch_response=True, allow_redirects=False,
-                              data={"username": next(USERNAMES), "password": DATA["password"]},
-                              headers={"X-CSRFToken": self.token}) as response:
-            if response.status_code != 302:
-                response.failure(f"sign-in answered {response.status_code}")
+        # Signed in before the run (bench/loadtest.py): the clinician's session, then the workspace page.
+        self.client.cookies.set("sessionid", next(SESSIONS), domain=urlparse(self.host).hostname, path="/")
+        with self.client.get("/", name="workspace page", catch_response=True, allow_redirects=False) as page:
+            found = CSRF_HEADER.search(page.text)
+            if page.status_code != 200 or not found:
+                page.failure(f"workspace page answered {page.status_code}")
                 return
-        self.plain_http()
-        page = self.client.get("/", name="workspace page")
-        self.token = CSRF_HEADER.search(page.text).group(1)
+            self.token = found.group(1)
 
     @task(12)
     def typing(self):
