@@ -575,8 +575,16 @@ def section_cli(args) -> dict:
 
 # --- verdicts and report ---------------------------------------------------------------------------------
 
+def machine_busy(report: dict) -> bool:
+    """More runnable processes than CPUs at the start or the end of the run: latency ratios are then unsafe."""
+    env = report["environment"]
+    loads = (env.get("load_average_at_start", [0])[0], env.get("load_average_at_end", [0])[0])
+    return max(loads) > (env.get("cpu_count") or 1)
+
+
 def verdicts(report: dict) -> list[dict]:
     rows = []
+    busy = machine_busy(report)
 
     def add(name, value, limit, holds, unit=""):
         rows.append({"target": name, "value": value, "limit": limit, "unit": unit, "holds": holds})
@@ -590,9 +598,11 @@ def verdicts(report: dict) -> list[dict]:
     h = report.get("htmx")
     if h:
         ratio = h["p95_ratio_typing_c8"]
+        # On a busy machine both p95s are mostly waiting for other processes: a ratio that holds says nothing.
+        holds = ratio <= TARGETS["htmx_typing_p95_ratio_c8"]
         add("2. Live update, a new workup each request, p95 at 8 clients ≤ 3× the signed-in baseline form (stock "
             "session and auth, same middleware)", ratio, f"≤ {TARGETS['htmx_typing_p95_ratio_c8']}×",
-            ratio <= TARGETS["htmx_typing_p95_ratio_c8"], "×")
+            None if busy and holds else holds, "×")
     g = report.get("growth")
     if g:
         large = f"{g['sizes']['large']['consults']:,} consults"
@@ -630,6 +640,18 @@ def explain(report: dict) -> list[str]:
     """What the figures of a missed budget are made of, from this run's own measurements."""
     notes = []
     h = report.get("htmx")
+    busy = machine_busy(report)
+    if h and h.get("in_process"):
+        r = h["in_process"]["requests_ms"]
+        typing, base = r.get("product_new_workup_each_time", 0.0), r["baseline"]
+        notes.append(
+            f"Budget 2 in CPU time (bench/htmx_profile.py, in-process): the live update as a clinician types costs "
+            f"{typing:.2f} ms a request, the signed-in baseline {base:.2f} ms: {typing / base:.2f}×. At 8 clients "
+            "on 2 workers each request waits for those ahead of it, so on a quiet machine the p95 ratio comes "
+            "close to this."
+            + (" This run's machine was busy (load average above its CPUs): time spent waiting for other "
+               "processes inflates both p95s alike, which pulls the wrk ratio towards 1 — read the CPU-time ratio."
+               if busy else ""))
     if h and h["p95_ratio_typing_c8"] > TARGETS["htmx_typing_p95_ratio_c8"]:
         prof = h.get("in_process")
         if prof:
@@ -655,13 +677,14 @@ def explain(report: dict) -> list[str]:
 
 def markdown(report: dict) -> str:
     env = report["environment"]
-    out = ["# `make bench` — AML Salvage consult loop against its limits", "",
+    out = ["# `make bench` — AML Salvage against the budgets of issue 15", "",
            f"Run {env['date']} on commit {env['git_commit']}. Medians, with the spread (min–max) over repeated "
            "runs in brackets. Regenerate with `make bench`.", "", "## Verdicts", "",
            "| Target | Measured | Limit | Holds |", "|---|---:|---:|:---:|"]
     for v in report["verdicts"]:
         value = f"{v['value']:,}" if isinstance(v["value"], int) else f"{v['value']}"
-        out.append(f"| {v['target']} | {value}{v['unit']} | {v['limit']} | {'yes' if v['holds'] else '**no**'} |")
+        holds = "inconclusive (machine busy)" if v["holds"] is None else "yes" if v["holds"] else "**no**"
+        out.append(f"| {v['target']} | {value}{v['unit']} | {v['limit']} | {holds} |")
     out += ["", "## Environment", "", "| | |", "|---|---|"]
     for key in ("cpu_model", "cpu_count", "memory_gib", "platform", "python", "django", "weasyprint", "gunicorn",
                 "pydantic", "wrk", "git_commit", "date", "load_average_at_start", "load_average_at_end"):
@@ -952,7 +975,8 @@ def main() -> int:
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     args.out.write_text(markdown(report) + "\n")
     for v in report["verdicts"]:
-        log(f"{'holds ' if v['holds'] else 'MISSED'}  {v['target']}: {v['value']}{v['unit']} (limit {v['limit']})")
+        word = "BUSY  " if v["holds"] is None else "holds " if v["holds"] else "MISSED"
+        log(f"{word}  {v['target']}: {v['value']}{v['unit']} (limit {v['limit']})")
     log(f"written {args.out} and {args.json}")
     return 2 if failed else 0
 
