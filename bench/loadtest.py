@@ -14,7 +14,7 @@ clinicians, --step seconds each; --ramp "" to skip it). For each run: requests, 
 answer a browser would not get), consults acknowledged (the save's redirect) against consults in the database
 (lost = acknowledged and missing, or stored and never acknowledged), p50/p95 per action. For the ramp: the
 live update's p95 in each step (its first 5 s left out: clinicians still arriving) and the first count at
-which it passes 3× its 50-clinician figure (the fixed 50-clinician run's).
+which it passes 3× its 50-clinician figure (the ramp's own 50-clinician step, or else the fixed run's).
 
 Writes bench/loadtest_results.json (git-ignored; the runs of the other database are kept), which `make bench`
 summarises. Exit status 1 on any error or lost consult.
