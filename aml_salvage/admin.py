@@ -122,9 +122,7 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         logger.info("audit trail exported by user id %s", request.user.pk)
-        # Only the columns the CSV shows: a consult's other columns sit after its stored workup and result in
-        # the row, and reading them would read those too (SQLite's overflow pages), for every event.
-        events = audit_events().only("at", "action", "consult_id", "user__username", "consult__team__name")
+        events = audit_events()
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(audit_csv_lines(events), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="aml-salvage-audit-{stamp}.csv"'
