@@ -683,27 +683,6 @@ def markdown(report: dict) -> str:
     out += ["", "The machine may be shared: the load averages above say how busy it was. Ratios are measured "
             "in the same run, so both sides of a ratio saw the same conditions.", ""]
 
-    if "engine" in report:
-        e = report["engine"]
-        out += ["## 7. Figures: the engine (in-process)", "",
-                f"bench/engine_bench.py in a fresh process, {e['worked_cases']['n']} worked cases and "
-                f"{e['random_workups']['n']} seeded random valid workups; per result, over "
-                f"{e['repeats']} repeats.", "",
-                "| Workload | Validate only | Engine only | Validate + evaluate | Results/s | Full ÷ validation "
-                "| Validate + evaluate, CPU time |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
-        for name in ("worked_cases", "random_workups"):
-            r = e[name]
-
-            def ms(s):
-                return f"{s['median_ms']:.4f} ms ({s['min_ms']:.4f}–{s['max_ms']:.4f})"
-
-            lo, hi = r["results_per_s_spread"]
-            out.append(f"| {name.replace('_', ' ')} (n={r['n']}) | {ms(r['validation_only'])} | {ms(r['engine_only'])} "
-                       f"| {ms(r['validate_and_evaluate'])} | {r['results_per_s']:,} ({lo:,}–{hi:,}) "
-                       f"| {r['ratio_full_to_validation']:.1f}× | {ms(r['validate_and_evaluate_cpu'])} |")
-        out.append("")
-
     if "browser" in report:
         b = report["browser"]
         out += ["## 1. What the clinician feels (chromium)", "",
@@ -802,6 +781,27 @@ def markdown(report: dict) -> str:
                        f"{fmt_spread(d['warm_per_page_ms'], ' ms', 0)} |")
         out += ["", f"Consult ÷ reference per page: warm {p['warm_per_page_ratio']}×, cold "
                 f"{p['cold_per_page_ratio']}×. Consult cold ÷ warm: {p['consult_cold_to_warm']}×.", ""]
+
+    if "engine" in report:
+        e = report["engine"]
+        out += ["## 7. Figures: the engine (in-process)", "",
+                f"bench/engine_bench.py in a fresh process, {e['worked_cases']['n']} worked cases and "
+                f"{e['random_workups']['n']} seeded random valid workups; per result, over "
+                f"{e['repeats']} repeats.", "",
+                "| Workload | Validate only | Engine only | Validate + evaluate | Results/s | Full ÷ validation "
+                "| Validate + evaluate, CPU time |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for name in ("worked_cases", "random_workups"):
+            r = e[name]
+
+            def ms(s):
+                return f"{s['median_ms']:.4f} ms ({s['min_ms']:.4f}–{s['max_ms']:.4f})"
+
+            lo, hi = r["results_per_s_spread"]
+            out.append(f"| {name.replace('_', ' ')} (n={r['n']}) | {ms(r['validation_only'])} | {ms(r['engine_only'])} "
+                       f"| {ms(r['validate_and_evaluate'])} | {r['results_per_s']:,} ({lo:,}–{hi:,}) "
+                       f"| {r['ratio_full_to_validation']:.1f}× | {ms(r['validate_and_evaluate_cpu'])} |")
+        out.append("")
 
     if "weight" in report:
         w = report["weight"]
