@@ -766,6 +766,31 @@ def markdown(report: dict) -> str:
                 f"{g['backup_s']} s for {g['backup_bytes'] / 2**20:,.0f} MiB; `restore_db` of it into a new "
                 f"database {g['restore_s']} s.", ""]
 
+    out += ["## 5. Load (locust)", ""]
+    load = report.get("load", {})
+    if load.get("runs"):
+        out += [f"{load['status']} ({load.get('date')}, {load.get('tool')}): gunicorn with production settings, "
+                f"{load.get('workers')} workers, loopback; bench/locustfile.py (typing, saving, listing, printing).",
+                "", "| Database | Clinicians | Requests | Req/s | Errors | Saves acknowledged / in the database | "
+                "Typing p95 | Saving p95 | Listing p95 | Printing p95 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for run in load["runs"]:
+            p95 = run["p95_ms"]
+            out.append(f"| {run['database']} | {run['users']} | {run['requests']:,} | {run['requests_per_s']} | "
+                       f"{run['errors']} | {run['acknowledged_saves']} / {run['db_consults']} | "
+                       + " | ".join(f"{p95.get(a, '—')} ms" for a in ("typing", "saving", "listing", "printing"))
+                       + " |")
+        ramp = load.get("ramp")
+        if ramp:
+            steps = ", ".join(f"{s['users']}: {s['typing_p95_ms']} ms" for s in ramp["steps"])
+            out += ["", f"Step ramp ({ramp['database']}, live update p95 by clinicians): {steps}. "
+                    + (f"It passes 3× its 50-clinician figure ({3 * ramp['reference_p95_ms']:.0f} ms) at "
+                       f"{ramp['limit_users']} clinicians." if ramp.get("limit_users") else
+                       "It stayed within 3× its 50-clinician figure at every step.")]
+        out.append("")
+    else:
+        out += [load.get("status", "not run"), ""]
+
     if "pdf" in report:
         p = report["pdf"]
         c, r = p["consult"], p["reference"]
@@ -821,31 +846,6 @@ def markdown(report: dict) -> str:
                     "| Case | Raw bytes | On the wire |", "|---|---:|---:|"]
             out += [f"| {stem} | {v['bytes']:,} | {v['wire_bytes']:,} |" for stem, v in w["fragments_by_case"].items()]
             out.append("")
-
-    out += ["## 5. Load (locust)", ""]
-    load = report.get("load", {})
-    if load.get("runs"):
-        out += [f"{load['status']} ({load.get('date')}, {load.get('tool')}): gunicorn with production settings, "
-                f"{load.get('workers')} workers, loopback; bench/locustfile.py (typing, saving, listing, printing).",
-                "", "| Database | Clinicians | Requests | Req/s | Errors | Saves acknowledged / in the database | "
-                "Typing p95 | Saving p95 | Listing p95 | Printing p95 |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for run in load["runs"]:
-            p95 = run["p95_ms"]
-            out.append(f"| {run['database']} | {run['users']} | {run['requests']:,} | {run['requests_per_s']} | "
-                       f"{run['errors']} | {run['acknowledged_saves']} / {run['db_consults']} | "
-                       + " | ".join(f"{p95.get(a, '—')} ms" for a in ("typing", "saving", "listing", "printing"))
-                       + " |")
-        ramp = load.get("ramp")
-        if ramp:
-            steps = ", ".join(f"{s['users']}: {s['typing_p95_ms']} ms" for s in ramp["steps"])
-            out += ["", f"Step ramp ({ramp['database']}, live update p95 by clinicians): {steps}. "
-                    + (f"It passes 3× its 50-clinician figure ({3 * ramp['reference_p95_ms']:.0f} ms) at "
-                       f"{ramp['limit_users']} clinicians." if ramp.get("limit_users") else
-                       "It stayed within 3× its 50-clinician figure at every step.")]
-        out.append("")
-    else:
-        out += [load.get("status", "not run"), ""]
 
     if "cli" in report:
         c, e = report["cli"], report["cli"]["engine"]
