@@ -66,10 +66,10 @@ lint: $(STAMP)
 validate-knowledge: $(STAMP)
 	$(MANAGE) validate_knowledge
 
-## bench: the consult loop against its limits (issue 6): engine, live update under gunicorn + wrk beside a
-## baseline view, PDF, page weight, load, and the command line (issue 17: recommend's start-up and a batch of
-## 1,000 workups); writes bench/results.md and bench/results.json (not part of make test; about 6 minutes).
-## ARGS="--duration 5 --repeats 2 --cli-repeats 1" for a quicker run, ARGS="--only engine,pdf,cli" etc.
+## bench: issue 15's budgets, each a ratio in one run with a verdict — keystroke to result in chromium, the live
+## update as a clinician types against a signed-in form, growth to 100,000 consults, the PDF — plus the engine,
+## page weights and the command line as figures; writes bench/results.md and bench/results.json (not part of
+## make test). ARGS=--quick for development (a 10,000-consult growth database); ARGS="--only htmx,browser" etc.
 bench: $(STAMP) bench-deps
 	$(PY) bench/run.py $(ARGS)
 
@@ -102,10 +102,12 @@ serve-prod: $(STAMP)
 	DJANGO_SETTINGS_MODULE=aml_salvage.settings.production $(VENV)/bin/gunicorn -c gunicorn.conf.py \
 	  --workers $(WORKERS) --bind $(BIND)
 
-## loadtest: 50 simulated clinicians against gunicorn + production settings on 127.0.0.1 (not part of make test).
-## ARGS="--clients 50 --duration 30 --workers 4"
+## loadtest: locust (bench/locustfile.py: typing, saving, listing, printing) against gunicorn + production settings
+## on 127.0.0.1: 50 and 200 clinicians and a step ramp, on SQLite then on a throwaway PostgreSQL; writes
+## bench/loadtest_results.json (not part of make test; about 12 minutes). ARGS="--duration 30 --ramp 50,200"
 loadtest: $(STAMP)
-	$(PY) bench/loadtest.py $(ARGS)
+	$(PY) bench/loadtest.py --database sqlite $(ARGS)
+	tests/postgres/with_postgres.sh $(PY) bench/loadtest.py --database postgresql $(ARGS)
 
 ## backup: OUT=path (default backups/aml-salvage-<time>.<sqlite3|pgdump>) — the database set by the environment
 backup: $(STAMP)

@@ -162,7 +162,7 @@ class AuditEventAdmin(ReadOnlyStaffAdmin):
             raise PermissionDenied
         logger.info("audit trail exported by user id %s", request.user.pk)
         audit_record(action="trail_exported", user=request.user, request=request)
-        events = audit_events().defer("consult__workup", "consult__result_zstd")
+        events = audit_events()
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(audit_csv_lines(events), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="aml-salvage-audit-{stamp}.csv"'

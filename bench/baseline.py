@@ -42,3 +42,10 @@ def baseline(request: HttpRequest) -> HttpResponse:
 
 
 baseline_bare = login_not_required(baseline)
+
+
+@require_http_methods(["POST"])
+def ping(request: HttpRequest) -> HttpResponse:
+    """The smallest htmx round trip from the workspace page (budget 1's denominator, bench/browser_bench.py):
+    a signed-in POST through every middleware, CSRF checked, answering a tiny fragment to swap."""
+    return HttpResponse(f'<span class="bench-pong">{int(request.POST.get("n", "0") or 0)}</span>')

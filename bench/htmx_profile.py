@@ -4,10 +4,10 @@ the wrk measurements and reports it under "2. HTMX update". Not a test. Prints o
     .venv/bin/python bench/htmx_profile.py [--case tests/cases/dt20-patient1-flt3-itd.json] [--runs 400]
 
 1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
-   gunicorn), medians: the live update, the signed-in baseline and the bare baseline of bench/baseline.py;
-   and the live update twice more — a new workup each time (the weight typed on: the assessment and the dose
-   tables rendered afresh, unchanged cards kept), and with nothing kept (the live panel's parts all rendered
-   afresh, as for a workup unlike any this worker has seen).
+   gunicorn), medians of CPU time (the machine may be shared): the live update, the signed-in baseline and the
+   bare baseline of bench/baseline.py; and the live update twice more — a new workup each time (single-field
+   edits of the worked cases, bench/workloads.py: typing_edits; unchanged cards kept), and with nothing kept
+   (every card rendered afresh, as for a workup unlike any this worker has seen).
 2. The live update's own work, phase by phase, medians: binding and cleaning the form, validating the
    workup (pydantic), the engine, the result panel's template, signing the workup token, gzip of the
    fragment. The rest of a request is Django, the middleware, the session and the user.
@@ -37,9 +37,9 @@ def median_ms(fn, runs: int) -> float:
         fn()
     samples = []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        samples.append(time.perf_counter() - t0)
+        samples.append(time.process_time() - t0)
     return round(statistics.median(samples) * 1000, 3)
 
 
@@ -102,14 +102,13 @@ def main() -> int:
             raise RuntimeError(f"{path} answered {response.status_code}")
         return response
 
-    # A clinician typing: each update a workup this worker has not seen (the weight 0.1 kg more each time), so
-    # the assessment and every dose table are rendered afresh while unchanged cards are kept.
-    weights = itertools.count()
-    typed = dict(form_data_from_workup(workup_data))
+    # A clinician typing: each update a workup this worker has not seen (one field changed from the last).
+    from bench.workloads import typing_edits
+
+    typed = itertools.cycle([urlencode(d, doseq=True) for d in typing_edits(args.runs * 2 + 100)])
 
     def new_workup():
-        typed["weight_kg"] = f"{60 + next(weights) % 1000 / 10:.1f}"  # 60.0–159.9 kg
-        return urlencode(typed, doseq=True)
+        return next(typed)
 
     def cache_empty():
         _live_card.cache_clear()

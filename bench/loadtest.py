@@ -1,17 +1,23 @@
-"""Load test (not part of `make test`): simulated clinicians against gunicorn with the production settings.
+"""`make loadtest`: simulated clinicians (locust, bench/locustfile.py) against gunicorn with production settings,
+on loopback only, bounded in clinicians and time. Not part of `make test`.
 
-    python bench/loadtest.py [--clients 50] [--duration 30] [--workers 3] [--save-every 4] [--think 1.0]
+    .venv/bin/python bench/loadtest.py [--database sqlite] [--users 50,200] [--duration 60] [--workers 4]
+        [--ramp 50,100,150,200,300,400] [--step 30]
+    tests/postgres/with_postgres.sh .venv/bin/python bench/loadtest.py --database postgresql   # a throwaway server
 
-Starts gunicorn on 127.0.0.1 (a free port) with a throwaway SQLite database in WAL mode, a throwaway
-secret key and DJANGO_SECURE_SSL_REDIRECT=false (plain HTTP on loopback only). Creates the clinicians,
-signs them all in, then for --duration seconds each one edits workups (HTMX updates of the workspace)
-and every --save-every updates saves a consult and opens it. --think is the mean pause between actions in
-seconds (a clinician typing; 0 for a stress test). At the end: requests per second, p50/p95/p99 latency
-per endpoint, errors, and lost consults (successful saves that are not in the database, or rows that no
-save accounts for). Writes bench/loadtest_results.json (git-ignored). Exit status 1 on any error or loss.
+For the database: migrate a new one (SQLite: a file in a temporary directory; PostgreSQL: the throwaway server
+whose AML_SALVAGE_PG_* with_postgres.sh exports), create one clinician account per simulated clinician in one
+care team, each signed in once (a session), pre-generate the typed workups (single-field edits of the worked
+cases, each with the option a clinician would choose), start gunicorn (production settings, --workers, plain
+HTTP on 127.0.0.1). Then one locust run per --users count, --duration seconds each, and the step ramp (--ramp
+clinicians, --step seconds each; --ramp "" to skip it). For each run: requests, errors (locust's failures: any
+answer a browser would not get), consults acknowledged (the save's redirect) against consults in the database
+(lost = acknowledged and missing, or stored and never acknowledged), p50/p95 per action. For the ramp: the
+live update's p95 in each step (its first 5 s left out: clinicians still arriving) and the first count at
+which it passes 3× its 50-clinician figure (the ramp's own 50-clinician step, or else the fixed run's).
 
-A bounded script of threads and http.client rather than Locust: no extra dependency (Locust brings
-gevent), everything it measures is here to read, and it stops by itself.
+Writes bench/loadtest_results.json (git-ignored; the runs of the other database are kept), which `make bench`
+summarises. Exit status 1 on any error or lost consult.
 """
 
 from __future__ import annotations
@@ -21,112 +27,127 @@ import http.client
 import json
 import os
 import platform
-import random
-import re
 import secrets
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.cookies import SimpleCookie
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HOST = "127.0.0.1"  # loopback only, always
-PASSWORD = "load-test-password-" + secrets.token_hex(4)
-# Production asks clinicians for a second factor: each simulated clinician has this one-time recovery code.
-RECOVERY_CODE = secrets.token_hex(4)
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
-CONSULT_URL = re.compile(r"^/consults/(\d+)/$")
+RESULTS = ROOT / "bench" / "loadtest_results.json"
+ACTIONS = ("typing", "saving", "listing", "printing")
+RAMP_SETTLE_S = 5
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=50, help="simulated clinicians (default 50)")
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of editing and saving (default 30)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
-    parser.add_argument("--save-every", type=int, default=4, help="save a consult every N updates (default 4)")
-    parser.add_argument("--think", type=float, default=1.0,
-                        help="mean pause between a clinician's actions, seconds (default 1.0; 0: stress)")
-    parser.add_argument("--workups", type=int, default=200, help="distinct random workups (default 200)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "loadtest_results.json")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--users", default="50,200", help="clinicians of each fixed run (default 50,200)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds per fixed run (default 60)")
+    parser.add_argument("--ramp", default="50,100,150,200,300,400", help="clinicians of each ramp step ('' skips)")
+    parser.add_argument("--step", type=float, default=30, help="seconds per ramp step (default 30)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--think", default="1,3", help="pause between a clinician's actions, min,max s (default 1,3)")
+    parser.add_argument("--workups", type=int, default=3000, help="pre-generated typed workups (default 3,000)")
     return parser.parse_args()
 
 
-# --- the server ---------------------------------------------------------------------------------------------
+def database_url(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'load.sqlite3'}"
+    try:
+        host, port = os.environ["AML_SALVAGE_PG_HOST"], os.environ["AML_SALVAGE_PG_PORT"]
+        name, user = os.environ["AML_SALVAGE_PG_NAME"], os.environ["AML_SALVAGE_PG_USER"]
+    except KeyError:
+        raise SystemExit("PostgreSQL: run under tests/postgres/with_postgres.sh (a throwaway server)") from None
+    if host not in ("127.0.0.1", "localhost"):
+        raise SystemExit("loopback only")
+    return f"postgres://{user}@{host}:{port}/{name}"
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
-
-def server_env(tmp: Path) -> dict[str, str]:
+def server_env(url: str, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "aml_salvage.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback: this load test only
-        "DATABASE_URL": f"sqlite:///{tmp / 'load.sqlite3'}",
+        "DATABASE_URL": url,
         "DJANGO_STATIC_ROOT": str(tmp / "static"),
+        "PYTHONPATH": str(ROOT),
     })
     return env
 
 
-def prepare_database(args) -> tuple[list[str], list[dict]]:
-    """Migrate, create the clinicians (one care team) and the form data of varied valid workups."""
-    import django
+_PREPARE = r"""
+import json, sys
+import django
+django.setup()
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from aml_salvage import services
+from aml_salvage.forms import WorkupForm
+from django.http import QueryDict
+from bench.workloads import typing_edits
 
-    django.setup()
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
+users, workups, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+call_command("collectstatic", interactive=False, verbosity=0)
+call_command("migrate", verbosity=0)
+team = Group.objects.create(name="Leukemia load test")
+hashed = make_password(password)  # one real (slow) hash, shared: creating hundreds would take minutes
+made = User.objects.bulk_create([User(username=f"clinician{i:03d}", password=hashed) for i in range(users)])
+team.user_set.add(*made)
+# Each clinician signed in once before the run (a session as the sign-in page makes it), so that the run
+# measures their work, not hundreds of password hashes at the start.
+from django.conf import settings
+from django.test import Client
+sessions = []
+# Production asks clinicians for a second factor: each session has passed it (django-otp's session key).
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+for user in made:
+    client = Client()
+    client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[-1])
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="authenticator",
+                                                               confirmed=True).persistent_id
+    session.save()
+    sessions.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
+bodies = []
+for i, form in enumerate(typing_edits(workups)):
+    query = QueryDict(mutable=True)
+    for key, value in form.items():
+        query.setlist(key, value if isinstance(value, list) else [value])
+    result = services.consult_evaluate(workup=WorkupForm(query).parse_workup())
+    chosen = sorted(result.options, key=lambda o: o.tier != "preferred")[0]
+    save = {"chosen_option_id": chosen.id, "patient_identifier": f"LT-{i}"}
+    if chosen.tier != "preferred":
+        save["override_reason"] = "Load test: no preferred option for this workup."
+    bodies.append({"form": form, "save": save})
+print(json.dumps({"usernames": [u.username for u in made], "sessions": sessions, "bodies": bodies}))
+"""
 
-    from aml_salvage import services
-    from aml_salvage.forms import form_data_from_workup
-    from bench.workloads import random_workups
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    call_command("migrate", verbosity=0)
-    team = Group.objects.create(name="Leukemia load test")
-    hashed = make_password(PASSWORD)  # one real (slow) hash, shared: creating 50 would take as long as signing in
-    users = User.objects.bulk_create([User(username=f"clinician{i:02d}", password=hashed)
-                                      for i in range(args.clients)])
-    team.user_set.add(*users)
-    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-
-    devices = StaticDevice.objects.bulk_create([StaticDevice(user=u, name="recovery codes") for u in users])
-    StaticToken.objects.bulk_create([StaticToken(device=d, token=RECOVERY_CODE) for d in devices])
-
-    submissions = []
-    for workup in random_workups(args.workups):
-        result = services.consult_evaluate(workup=services.workup_parse(data=workup))
-        options = sorted(result.options, key=lambda o: o.tier != "preferred")
-        chosen = options[0]
-        save = {"chosen_option_id": chosen.id, "patient_identifier": f"LT-{len(submissions)}"}
-        if chosen.tier != "preferred":
-            save["override_reason"] = "Load test: no preferred option for this workup."
-        submissions.append({"form": form_data_from_workup(workup), "save": save})
-    return [u.username for u in users], submissions
+_COUNT = r"""
+import django
+django.setup()
+from aml_salvage.models import Consult
+print(Consult.objects.count())
+"""
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).parent / "gunicorn"
     process = subprocess.Popen(
-        [str(gunicorn), "aml_salvage.wsgi", "--workers", str(workers), "--bind", f"{HOST}:{port}",
-         "--timeout", "60", "--error-logfile", str(log)],
+        [str(Path(sys.executable).parent / "gunicorn"), "aml_salvage.wsgi", "--workers", str(workers),
+         "--bind", f"{HOST}:{port}", "--timeout", "120", "--error-logfile", str(log)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited with status {process.returncode}:\n{log.read_text()}")
@@ -136,246 +157,135 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> s
             if conn.getresponse().status == 200:
                 return process
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.3)
     process.terminate()
-    raise SystemExit("gunicorn did not answer within 60 s")
+    raise SystemExit("gunicorn did not answer within 120 s")
 
 
-# --- a simulated clinician ------------------------------------------------------------------------------------
-
-class Stats:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.latencies: dict[str, list[float]] = {}
-        self.errors: list[str] = []
-        self.saved_ids: list[int] = []
-        self.views = 0
-
-    def record(self, endpoint: str, seconds: float) -> None:
-        with self.lock:
-            self.latencies.setdefault(endpoint, []).append(seconds)
-
-    def error(self, message: str) -> None:
-        with self.lock:
-            self.errors.append(message)
-
-
-class Clinician:
-    def __init__(self, port: int, username: str, stats: Stats, rng: random.Random):
-        self.port, self.username, self.stats, self.rng = port, username, stats, rng
-        self.cookies: dict[str, str] = {}
-        self.token = ""
-
-    def request(self, endpoint: str, method: str, path: str, data: dict | None = None, htmx: bool = False):
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if data is not None:
-            body = urlencode(data, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-CSRFToken"] = self.token
-        if htmx:
-            headers["HX-Request"] = "true"
-        start = time.perf_counter()
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            content = response.read()
-        finally:
-            conn.close()
-        self.stats.record(endpoint, time.perf_counter() - start)
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return response.status, response.getheader("Location", ""), content.decode("utf-8", "replace")
-
-    def sign_in(self) -> bool:
-        status, _, page = self.request("sign-in page", "GET", "/accounts/login/")
-        match = CSRF_INPUT.search(page)
-        if status != 200 or not match:
-            self.stats.error(f"{self.username}: sign-in page {status}")
-            return False
-        self.token = match.group(1)
-        status, location, _ = self.request("sign in", "POST", "/accounts/login/",
-                                           {"username": self.username, "password": PASSWORD})
-        if status != 302 or location != "/":
-            self.stats.error(f"{self.username}: sign in answered {status} {location}")
-            return False
-        status, location, page = self.request("workspace page", "GET", "/")
-        if status == 302 and location.startswith("/accounts/two-factor/verify/"):
-            status, _, page = self.request("two-factor page", "GET", location)
-            match = CSRF_INPUT.search(page)
-            if status != 200 or not match:
-                self.stats.error(f"{self.username}: two-factor page {status}")
-                return False
-            self.token = match.group(1)
-            status, location, _ = self.request("two-factor code", "POST", "/accounts/two-factor/verify/",
-                                               {"code": RECOVERY_CODE, "next": "/"})
-            if status != 302 or location != "/":
-                self.stats.error(f"{self.username}: two-factor code answered {status} {location}")
-                return False
-            status, _, page = self.request("workspace page", "GET", "/")
-        match = CSRF_HEADER.search(page)
-        if status != 200 or not match:
-            self.stats.error(f"{self.username}: workspace page {status}")
-            return False
-        self.token = match.group(1)
-        return True
-
-    def think(self, mean: float) -> None:
-        if mean > 0:
-            time.sleep(self.rng.uniform(0.5 * mean, 1.5 * mean))
-
-    def work(self, submissions: list[dict], deadline: float, save_every: int, think: float) -> None:
-        updates = 0
-        while time.monotonic() < deadline:
-            submission = self.rng.choice(submissions)
-            status, _, body = self.request("update (HTMX)", "POST", "/", submission["form"], htmx=True)
-            if status != 200 or 'id="result-panel"' not in body:
-                self.stats.error(f"update answered {status}")
-            updates += 1
-            self.think(think)
-            if updates % save_every or time.monotonic() >= deadline:
-                continue
-            status, location, _ = self.request("save consult", "POST", "/consults/new/",
-                                               {**submission["form"], **submission["save"]})
-            saved = CONSULT_URL.match(location)
-            if status != 302 or not saved:
-                self.stats.error(f"save answered {status} {location}")
-                continue
-            with self.stats.lock:
-                self.stats.saved_ids.append(int(saved.group(1)))
-            status, _, _ = self.request("open consult", "GET", location)
-            if status != 200:
-                self.stats.error(f"open consult answered {status}")
-            else:
-                with self.stats.lock:
-                    self.stats.views += 1
-            self.think(think)
-
-
-# --- the run ------------------------------------------------------------------------------------------------------
-
-def percentile(values: list[float], q: float) -> float:
+def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def summarise(latencies: dict[str, list[float]]) -> dict[str, dict]:
+def locust(env: dict, port: int, tmp: Path, name: str, *, users: int = 0, duration: float = 0,
+           ramp: str = "", step: float = 0) -> dict:
+    samples = tmp / f"{name}.samples.json"
+    run_env = {**env, "LOAD_SAMPLES": str(samples), "LOAD_RAMP": ramp, "LOAD_STEP_S": str(step)}
+    cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+           "--host", f"http://{HOST}:{port}", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30"]
+    if not ramp:
+        cmd += ["-u", str(users), "-r", str(max(10, users // 5)), "--run-time", f"{duration:g}s"]
+    limit = (duration if not ramp else step * len(ramp.split(","))) + 180
+    out = subprocess.run(cmd, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=limit)
+    if not samples.exists():
+        raise SystemExit(f"locust wrote no samples (exit {out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(samples.read_text())
+
+
+def summarise(data: dict, started: float, ended: float) -> dict:
+    by_action: dict[str, list[float]] = {}
+    failures = 0
+    for name, _start, ms, ok in data["samples"]:
+        by_action.setdefault(name, []).append(ms)
+        failures += not ok
     return {
-        endpoint: {"requests": len(v), "p50_ms": round(1000 * statistics.median(v), 1),
-                   "p95_ms": round(1000 * percentile(v, 95), 1), "p99_ms": round(1000 * percentile(v, 99), 1),
-                   "max_ms": round(1000 * max(v), 1)}
-        for endpoint, v in latencies.items() if v
+        "requests": len(data["samples"]), "requests_per_s": round(len(data["samples"]) / (ended - started), 1),
+        "errors": failures,
+        "p50_ms": {a: round(statistics.median(v)) for a, v in by_action.items() if a in ACTIONS},
+        "p95_ms": {a: round(pct(v, 95)) for a, v in by_action.items() if a in ACTIONS},
+        "counts": {a: len(v) for a, v in by_action.items()},
     }
 
 
 def main() -> int:
     args = parse_args()
+    think_min, think_max = (float(x) for x in args.think.split(","))
+    fixed = [int(n) for n in args.users.split(",") if n.strip()]
+    ramp = [int(n) for n in args.ramp.split(",") if n.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="aml-salvage-load-"))
-    env = server_env(tmp)
-    os.environ.update(env)
-    gunicorn = None
+    env = server_env(database_url(args.database, tmp), tmp)
+    print(f"loadtest ({args.database}): database, {max(fixed + ramp)} clinicians, {args.workups} typed workups ...",
+          file=sys.stderr, flush=True)
+    prepared = subprocess.run([sys.executable, "-c", _PREPARE, str(max(fixed + ramp)), str(args.workups),
+                               "load-" + secrets.token_urlsafe(12)], cwd=ROOT, env=env, capture_output=True, text=True)
+    if prepared.returncode != 0:
+        raise SystemExit(prepared.stderr[-3000:])
+    data_file = tmp / "load-data.json"
+    data_file.write_text(prepared.stdout.strip().splitlines()[-1])
+    env.update(LOAD_DATA=str(data_file), LOAD_THINK_MIN=str(think_min), LOAD_THINK_MAX=str(think_max))
+
+    def consults_in_db() -> int:
+        return int(subprocess.run([sys.executable, "-c", _COUNT], cwd=ROOT, env=env, capture_output=True,
+                                  text=True, check=True).stdout.strip().splitlines()[-1])
+
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers, tmp / "gunicorn.log")
+    runs, ramp_out = [], None
     try:
-        print(f"Preparing: {args.clients} clinicians, {args.workups} workups, static files, database in {tmp}")
-        usernames, submissions = prepare_database(args)
-        port = free_port()
-        gunicorn = start_gunicorn(env, port, args.workers, tmp / "gunicorn.log")
-        print(f"gunicorn: {args.workers} workers on http://{HOST}:{port} (production settings, SQLite WAL)")
-
-        stats = Stats()
-        clinicians = [Clinician(port, name, stats, random.Random(i)) for i, name in enumerate(usernames)]
-        signed_in: list[bool] = [False] * len(clinicians)
-        ready = threading.Barrier(len(clinicians) + 1)
-        deadline_box: list[float] = []
-
-        def run(index: int) -> None:
-            clinician = clinicians[index]
-            try:
-                signed_in[index] = clinician.sign_in()
-            except Exception as exc:  # a refused connection, a timeout: counted, never hidden
-                stats.error(f"{clinician.username}: sign-in failed: {exc!r}")
-            ready.wait()
-            if not signed_in[index]:
-                return
-            try:
-                clinician.work(submissions, deadline_box[0], args.save_every, args.think)
-            except Exception as exc:
-                stats.error(f"{clinician.username}: {exc!r}")
-
-        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(clinicians))]
-        sign_in_start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        # Everyone signs in first (password hashing is deliberately slow), then the timed phase starts at once.
-        deadline_box.append(0.0)
-        while ready.n_waiting < len(clinicians):
-            time.sleep(0.05)
-        sign_in_seconds = time.perf_counter() - sign_in_start
-        deadline_box[0] = time.monotonic() + args.duration
-        sign_in_latencies = {k: v for k, v in stats.latencies.items()}
-        stats.latencies = {}
-        print(f"Signed in {sum(signed_in)}/{len(clinicians)} clinicians in {sign_in_seconds:.1f} s; "
-              f"editing and saving for {args.duration:.0f} s (think time {args.think} s) ...")
-        work_start = time.perf_counter()
-        ready.wait()
-        for thread in threads:
-            thread.join(timeout=args.duration + 120)
-        elapsed = time.perf_counter() - work_start
+        for users in fixed:
+            print(f"loadtest: {users} clinicians, {args.duration:g} s ...", file=sys.stderr, flush=True)
+            before = consults_in_db()
+            started = time.time()
+            data = locust(env, port, tmp, f"u{users}", users=users, duration=args.duration)
+            row = {"database": args.database, "users": users, "duration_s": args.duration,
+                   **summarise(data, started, time.time())}
+            stored = consults_in_db() - before
+            row.update(acknowledged_saves=len(data["acknowledged"]), db_consults=stored,
+                       lost_consults=abs(stored - len(set(data["acknowledged"]))))
+            runs.append(row)
+        if ramp:
+            print(f"loadtest: step ramp {ramp}, {args.step:g} s each ...", file=sys.stderr, flush=True)
+            data = locust(env, port, tmp, "ramp", ramp=",".join(map(str, ramp)), step=args.step)
+            first = min(s[1] for s in data["samples"])
+            steps = []
+            for i, users in enumerate(ramp):
+                lo, hi = first + i * args.step + RAMP_SETTLE_S, first + (i + 1) * args.step
+                typed = [ms for name, t, ms, _ in data["samples"] if name == "typing" and lo <= t < hi]
+                steps.append({"users": users, "typing_p95_ms": round(pct(typed, 95)) if typed else None,
+                              "requests": len(typed)})
+            # The ramp's own 50-clinician step when it has one (the same run), else the fixed 50-clinician run.
+            reference = steps[0]["typing_p95_ms"] if ramp[0] == 50 else next(
+                (r["p95_ms"]["typing"] for r in runs if r["users"] == 50), steps[0]["typing_p95_ms"])
+            limit = next((s["users"] for s in steps if s["typing_p95_ms"] and s["typing_p95_ms"] > 3 * reference),
+                         None)
+            ramp_out = {"database": args.database, "step_s": args.step, "steps": steps,
+                        "reference_p95_ms": reference, "limit_users": limit,
+                        "errors": sum(not ok for *_, ok in data["samples"])}
     finally:
-        if gunicorn is not None and gunicorn.poll() is None:
-            gunicorn.send_signal(signal.SIGTERM)
-            try:
-                gunicorn.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+        server.terminate()
+        server.wait(timeout=60)
 
-    from aml_salvage.models import AuditEvent, Consult
-
-    in_db = set(Consult.objects.values_list("id", flat=True))
-    saved = set(stats.saved_ids)
-    lost = sorted(saved - in_db)
-    unaccounted = sorted(in_db - saved)
-    created_events = AuditEvent.objects.filter(action="created").count()
-    viewed_events = AuditEvent.objects.filter(action="viewed").count()
-    requests = sum(len(v) for v in stats.latencies.values())
-    endpoints = summarise(stats.latencies)
-    all_latencies = [x for v in stats.latencies.values() for x in v]
-    results = {
-        "clients": args.clients, "duration_s": round(elapsed, 1), "gunicorn_workers": args.workers,
-        "think_s": args.think, "save_every": args.save_every, "database": "SQLite (WAL)",
-        "sign_in": {"seconds": round(sign_in_seconds, 1), "signed_in": sum(signed_in),
-                    "endpoints": summarise(sign_in_latencies)},
-        "requests": requests, "requests_per_s": round(requests / elapsed, 1),
-        "p95_ms_all": round(1000 * percentile(all_latencies, 95), 1) if all_latencies else None,
-        "endpoints": endpoints,
-        "successful_saves": len(saved), "consults_in_database": len(in_db), "lost_consults": len(lost),
-        "unaccounted_consults": len(unaccounted),
-        "audit_created_events": created_events, "audit_viewed_events": viewed_events, "consults_opened": stats.views,
-        "errors": len(stats.errors), "error_samples": stats.errors[:10],
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}",
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept = [r for r in previous.get("runs", []) if r["database"] != args.database]
+    report = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "tool": f"locust {_locust_version()}", "workers": args.workers, "think_s": [think_min, think_max],
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
+        "runs": kept + runs, "ramp": ramp_out or previous.get("ramp"),
     }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    for r in runs:
+        print(f"{r['database']} {r['users']:>4} clinicians: {r['requests']:,} requests ({r['requests_per_s']}/s), "
+              f"{r['errors']} errors, saves {r['acknowledged_saves']} acknowledged / {r['db_consults']} stored, "
+              f"p95 " + ", ".join(f"{a} {r['p95_ms'].get(a, '—')} ms" for a in ACTIONS), file=sys.stderr)
+    if ramp_out:
+        print(f"ramp: {ramp_out['steps']}; passes 3× the 50-clinician p95 at {ramp_out['limit_users']}",
+              file=sys.stderr)
+    return 1 if any(r["errors"] or r["lost_consults"] for r in runs) else 0
 
-    print()
-    print(f"{'endpoint':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-    for endpoint, row in {**results["sign_in"]["endpoints"], **endpoints}.items():
-        print(f"{endpoint:<18}{row['requests']:>9}{row['p50_ms']:>9}{row['p95_ms']:>9}{row['p99_ms']:>9}"
-              f"{row['max_ms']:>9}")
-    print()
-    print(f"{requests} requests in {elapsed:.1f} s: {results['requests_per_s']} req/s, p95 {results['p95_ms_all']} ms "
-          f"({args.clients} clinicians, {args.workers} gunicorn workers, think time {args.think} s)")
-    print(f"Consults: {len(saved)} saved, {len(in_db)} in the database, {len(lost)} lost, "
-          f"{len(unaccounted)} unaccounted; audit: {created_events} created, {viewed_events} viewed "
-          f"({stats.views} opened)")
-    print(f"Errors: {len(stats.errors)}" + (f" — e.g. {stats.errors[:3]}" if stats.errors else ""))
-    print(f"Results: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    ok = not stats.errors and not lost and not unaccounted and created_events == len(saved) \
-        and viewed_events == stats.views and sum(signed_in) == args.clients
-    return 0 if ok else 1
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _locust_version() -> str:
+    from importlib.metadata import version
+
+    return version("locust")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,35 @@
-"""`make bench`: the consult loop measured against its limits (issue 6), in one go, on this machine.
+"""`make bench`: the budgets of issue 15 — what a clinician feels, what the server pays as they type, what grows
+with use, the PDF — each a ratio measured in one run on this machine, with a verdict.
 
-    .venv/bin/python bench/run.py [--duration 10] [--repeats 3] [--only engine,htmx,pdf,weight,load]
+    .venv/bin/python bench/run.py [--quick] [--only engine,htmx,browser,growth,pdf,weight,load,cli]
 
 Sections, each figure the median with its spread (min–max) over repeated runs:
 
-1. Engine — results per second in-process over the worked cases and seeded random workups, and one full
-   result against validating the workup alone (bench/engine_bench.py, in a fresh process).
-2. HTMX update — the workspace's live update (the DT20 Patient 1 workup posted with HX-Request, signed in)
-   under gunicorn (2 sync workers, production settings: bench/settings_bench.py) on loopback, driven by wrk
-   at concurrency 1 and 8 (bench/wrk_post.lua); in the same run and server, the baseline view
-   (bench/baseline.py: a 10-field form bound, validated and rendered). Ratio of the p95s.
-3. PDF — the consult of DT20 Patient 1 (bench/pdf_bench.py) and the fixed reference document
-   (bench/pdf_reference.py), each in fresh processes: cold (first render) and warm median, per page.
-4. Page weight — the workspace page with every stylesheet and script it loads, and one update fragment, as
-   served by that gunicorn (raw and compressed on the wire).
-5. Load — bench/loadtest_results.json (`make loadtest`), summarised when it exists.
-6. Command line (issue 17) — `manage.py recommend`: start-up to the first result against a bare
-   django.setup() with the same settings, and the cost of each workup in a JSON Lines batch of 1,000 against
-   the engine alone on the same workups; where start-up goes (bench/cli_bench.py, fresh processes).
+1. Browser (budget 1) — in Debian's chromium (Playwright, bench/browser_bench.py) on the bench gunicorn: from
+   the last keystroke of ≥ 30 edits of a worked case (a new value each time) to the DOM update of the result,
+   minus the page's debounce, against the same page's htmx round trip to /bench/ping/ (a tiny fragment; only
+   in the bench URLconf). p95 ratio ≤ 3.
+2. Live update as a clinician types (budget 2) — gunicorn (2 sync workers, production settings:
+   bench/settings_bench.py) on loopback, wrk with bench/wrk_post.lua cycling through thousands of
+   pre-generated workups, each one field away from the one before (bench/workloads.py: typing_edits), at
+   concurrency 1 and 8; in the same run and server the signed-in baseline (bench/baseline.py: a 10-field form
+   bound, validated and rendered, Django's stock session and auth, the same middleware). p95 ratio at 8 ≤ 3.
+   In-process, where the time goes (bench/htmx_profile.py).
+3. Growth (budget 4) — `manage.py seed_growth` seeds a small (1,000 consults, 10,000 events) and a large
+   database (100,000 and 1,000,000; --quick: 10,000 and 100,000); bench/growth_bench.py measures the consult
+   list and the identifier search (p95 large ≤ 2× small, the two measured in turn), the audit CSV export's
+   peak memory (large ≤ 1.5× small), and `backup_db` / `restore_db` of the large one (reported).
+4. PDF (budget 6) — consult_print's decision sheet of DT20 Patient 1 (bench/pdf_bench.py) and the fixed
+   reference document (bench/pdf_reference.py), fresh processes: warm per page ≤ 1.5× the reference's; cold
+   ≤ 2× warm.
+5. Load (budget 5) — bench/loadtest_results.json, written by `make loadtest` (locust: bench/locustfile.py,
+   bench/loadtest.py), summarised when it exists.
+6. Figures, not targets (budget 7): the engine's cost per result (bench/engine_bench.py), the page weights,
+   and the command line of issue 17 (recommend's start-up and a batch of 1,000 workups: bench/cli_bench.py,
+   whose two ratios keep their verdicts).
 
 Writes bench/results.md and bench/results.json (both git-ignored). Exit status 0 when it ran, whatever the
-verdicts (the report states which targets hold); 2 when a measurement could not be made.
+verdicts (the report states which budgets hold); 2 when a measurement could not be made.
 """
 
 from __future__ import annotations
@@ -50,18 +59,18 @@ BENCH = ROOT / "bench"
 PY = sys.executable
 HOST = "127.0.0.1"  # loopback only
 CASE = ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1 (the repository's copy)
-SECTIONS = ("engine", "htmx", "pdf", "weight", "load", "cli")
-BEFORE = BENCH / "before_figures.json"  # the same measurements on the code before issue 6's changes
+SECTIONS = ("engine", "htmx", "browser", "growth", "pdf", "weight", "load", "cli")
 
-TARGETS = {
-    "engine_results_per_s": 5000,  # ≥
-    "htmx_p95_ratio_c8": 3.0,  # ≤ (ours / baseline, p95 at concurrency 8)
+TARGETS = {  # issue 15's budgets, each a ratio within one run
+    "browser_p95_ratio": 3.0,  # ≤ (keystroke-to-result minus debounce / htmx round trip to a tiny fragment, p95)
+    "htmx_typing_p95_ratio_c8": 3.0,  # ≤ (live update, a new workup each request / signed-in baseline, p95, c=8)
+    "growth_list_p95_ratio": 2.0,  # ≤ (consult list p95 at the large database / at 1,000 consults)
+    "growth_search_p95_ratio": 2.0,  # ≤ (identifier search, the same)
+    "growth_export_peak_ratio": 1.5,  # ≤ (CSV export peak memory at the large trail / at 10,000 events)
     "pdf_warm_per_page_ratio": 1.5,  # ≤ (consult / reference document, warm, per page)
     "pdf_cold_to_warm": 2.0,  # ≤ (consult cold / consult warm)
-    "page_bytes": 150_000,  # ≤ (workspace page + its CSS and JS, raw)
-    "fragment_bytes": 40_000,  # ≤ (one update fragment, raw HTML)
-    "cli_startup_ratio": 3.0,  # ≤ (recommend, process start to first result / bare django.setup(), same settings)
-    "cli_batch_ratio": 2.0,  # ≤ (per workup in a batch of 1,000 / the engine alone on the same workups)
+    "cli_startup_ratio": 3.0,  # ≤ (issue 17: recommend, process start to first result / bare django.setup())
+    "cli_batch_ratio": 2.0,  # ≤ (issue 17: per workup in a batch of 1,000 / the engine alone on the same workups)
 }
 
 
@@ -173,6 +182,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from aml_salvage.forms import form_data_from_workup
 from bench.baseline import BASELINE_POST
+from bench.workloads import typing_edits
 
 user = User.objects.create_user("bench", password=None, first_name="Bench", last_name="Clinician")
 user.groups.add(Group.objects.create(name="Bench team"))
@@ -193,9 +203,8 @@ print(json.dumps({
     "sessionid": client.cookies["sessionid"].value, "csrftoken": client.cookies["csrftoken"].value,
     "product_body": urlencode(form_data_from_workup(workup), doseq=True), "baseline_body": urlencode(BASELINE_POST),
     "case_bodies": cases,
-    # A clinician typing: the same workup, the weight 0.1 kg more at each update (60.0-159.9 kg).
-    "typed_bodies": [urlencode({**form_data_from_workup(workup), "weight_kg": f"{60 + i / 10:.1f}"}, doseq=True)
-                     for i in range(1000)],
+    # A clinician typing: single-field edits of the worked cases, each body a workup not sent before.
+    "typed_bodies": [urlencode(data, doseq=True) for data in typing_edits(int(sys.argv[2]))],
 }))
 """
 
@@ -203,9 +212,10 @@ print(json.dumps({
 class BenchServer:
     """gunicorn with bench/settings_bench.py on a free loopback port, a throwaway database and static root."""
 
-    def __init__(self, tmp: Path, workers: int):
+    def __init__(self, tmp: Path, workers: int, typing_bodies: int = 4000):
         self.tmp = tmp
         self.workers = workers
+        self.typing_bodies = typing_bodies
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -223,7 +233,7 @@ class BenchServer:
         manage = [PY, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True)
-        self.session = run_json([PY, "-c", _SESSION_SCRIPT, str(CASE)], env=self.env)
+        self.session = run_json([PY, "-c", _SESSION_SCRIPT, str(CASE), str(self.typing_bodies)], env=self.env)
         self.cookie = f"sessionid={self.session['sessionid']}; csrftoken={self.session['csrftoken']}"
         (self.tmp / "product.body").write_text(self.session["product_body"])
         (self.tmp / "baseline.body").write_text(self.session["baseline_body"])
@@ -275,11 +285,12 @@ class BenchServer:
             conn.close()
 
     def wrk(self, path: str, body_file: Path, *, connections: int, duration: float, htmx: bool,
-            signed_in: bool = True) -> dict:
+            signed_in: bool = True, offset: int = 0) -> dict:
         threads = 1 if connections == 1 else 2
         cookie = self.cookie if signed_in else f"csrftoken={self.session['csrftoken']}"
         env = {**os.environ, "BENCH_BODY_FILE": str(body_file), "BENCH_COOKIE": cookie,
-               "BENCH_CSRF": self.session["csrftoken"], "BENCH_HTMX": "1" if htmx else "0"}
+               "BENCH_CSRF": self.session["csrftoken"], "BENCH_HTMX": "1" if htmx else "0",
+               "BENCH_OFFSET": str(offset)}
         if body_file.suffix == ".bodies":  # one body per line, sent in turn
             env.update(BENCH_BODY_FILE=str(body_file.with_name("product.body")), BENCH_BODIES_FILE=str(body_file))
         out = subprocess.run(
@@ -295,15 +306,16 @@ class BenchServer:
         return data
 
 
-# name: (path, body, HX-Request, signed in)
+# name: (path, body, HX-Request, signed in, concurrencies)
 TARGETS_HTMX = {
-    "product": ("/", "product.body", True, True),
-    "baseline_bare": ("/bench/baseline-bare/", "baseline.body", False, False),
-    "baseline": ("/bench/baseline/", "baseline.body", False, True),
-    # Not a target: the live update as a clinician types (a new workup each request), beside the measured one.
-    "product_typing": ("/", "typed.bodies", True, True),
+    # Budget 2: the live update as a clinician types (a new workup each request) against the signed-in form.
+    "product_typing": ("/", "typed.bodies", True, True, (1, 8)),
+    "baseline": ("/bench/baseline/", "baseline.body", False, True, (1, 8)),
+    # Figures: one workup repeated (every card kept), and the same form anonymous (the retired reference).
+    "product": ("/", "product.body", True, True, (8,)),
+    "baseline_bare": ("/bench/baseline-bare/", "baseline.body", False, False, (8,)),
 }
-RATIO_TO = "baseline_bare"  # the issue's reference: a bare 10-field form POST
+RATIO_TO = "baseline"  # budget 2: the signed-in baseline, Django's stock session and auth
 
 
 def check_responses(server: BenchServer) -> dict:
@@ -313,30 +325,37 @@ def check_responses(server: BenchServer) -> dict:
     options = text.count("data-option=")
     if status != 200 or 'id="result-panel"' not in text or "<html" in text or options < 20:
         raise RuntimeError(f"the live update did not return the result fragment (status {status}, {options} options)")
-    for path, _, _, signed_in in (TARGETS_HTMX["baseline"], TARGETS_HTMX["baseline_bare"]):
+    for path, _, _, signed_in, _ in (TARGETS_HTMX["baseline"], TARGETS_HTMX["baseline_bare"]):
         status, _, body = server.request("POST", path, body=server.session["baseline_body"], cookie=signed_in,
                                          csrf_cookie=True)
         if status != 200 or b"Saved" not in body:
             raise RuntimeError(f"the baseline view {path} did not validate its form (status {status})")
-    status, _, body = server.request("POST", "/", body=server.session["typed_bodies"][-1], htmx=True)
-    if status != 200 or b"159.9 kg" not in body:
-        raise RuntimeError(f"the typed workups are not evaluated (status {status})")
+    for typed in server.session["typed_bodies"][:: max(1, len(server.session["typed_bodies"]) // 20)]:
+        status, _, body = server.request("POST", "/", body=typed, htmx=True)
+        if status != 200 or b"data-option=" not in body:
+            raise RuntimeError(f"a typed workup gave no result (status {status})")
     return {"fragment_options": options}
 
 
 def section_htmx(args, server: BenchServer) -> dict:
     tmp = server.tmp
     log("htmx: warming both workers ...")
-    for path, body, htmx, signed_in in TARGETS_HTMX.values():
+    offset = 0
+    for path, body, htmx, signed_in, _ in TARGETS_HTMX.values():
         server.wrk(path, tmp / body, connections=8, duration=args.warmup, htmx=htmx, signed_in=signed_in)
-    runs: dict[str, dict[int, list[dict]]] = {name: {1: [], 8: []} for name in TARGETS_HTMX}
+    runs: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in t[4]} for name, t in TARGETS_HTMX.items()}
     for rep in range(1, args.repeats + 1):
         for connections in (1, 8):
-            for name, (path, body, htmx, signed_in) in TARGETS_HTMX.items():  # interleaved: drift hits all alike
+            for name, (path, body, htmx, signed_in, concurrencies) in TARGETS_HTMX.items():  # interleaved
+                if connections not in concurrencies or (name not in ("product_typing", RATIO_TO) and rep > 1):
+                    continue  # the figures once; the budget's two sides every repeat
                 log(f"htmx: run {rep}/{args.repeats}, {name}, concurrency {connections}, {args.duration:g} s ...")
+                offset += 7919  # each run starts elsewhere in the typed workups
                 runs[name][connections].append(server.wrk(path, tmp / body, connections=connections,
-                                                          duration=args.duration, htmx=htmx, signed_in=signed_in))
+                                                          duration=args.duration, htmx=htmx, signed_in=signed_in,
+                                                          offset=offset))
     figures: dict = {"duration_s": args.duration, "repeats": args.repeats, "workers": server.workers,
+                     "typed_workups": len(server.session["typed_bodies"]),
                      "tool": "wrk --latency (p95 from the Lua done() hook)"}
     for name, by_c in runs.items():
         figures[name] = {}
@@ -351,13 +370,90 @@ def section_htmx(args, server: BenchServer) -> dict:
     figures["ratio_to"] = RATIO_TO
     for c in ("c1", "c8"):
         for p in ("p50", "p95"):
-            figures[f"{p}_ratio_{c}"] = round(figures["product"][c][f"{p}_ms"]["median"]
-                                              / figures[RATIO_TO][c][f"{p}_ms"]["median"], 2)
-            figures[f"{p}_ratio_signed_in_{c}"] = round(figures["product"][c][f"{p}_ms"]["median"]
-                                                        / figures["baseline"][c][f"{p}_ms"]["median"], 2)
             figures[f"{p}_ratio_typing_{c}"] = round(figures["product_typing"][c][f"{p}_ms"]["median"]
                                                      / figures[RATIO_TO][c][f"{p}_ms"]["median"], 2)
+    # The ratio run by run (both sides of each repeat measured back to back), for its spread.
+    figures["p95_ratio_typing_c8_runs"] = [round(a["p95_us"] / b["p95_us"], 2) for a, b in
+                                           zip(runs["product_typing"][8], runs[RATIO_TO][8], strict=True)]
+    figures["p95_ratio_repeated_c8"] = round(figures["product"]["c8"]["p95_ms"]["median"]
+                                             / figures[RATIO_TO]["c8"]["p95_ms"]["median"], 2)
+    figures["p95_ratio_signed_in_to_bare_c8"] = round(figures[RATIO_TO]["c8"]["p95_ms"]["median"]
+                                                      / figures["baseline_bare"]["c8"]["p95_ms"]["median"], 2)
     return figures
+
+
+# --- 1. browser ----------------------------------------------------------------------------------------
+
+def section_browser(args, server: BenchServer) -> dict:
+    log(f"browser: {args.browser_edits} edits and {args.browser_edits} pings in chromium ...")
+    runs = [run_json([PY, "bench/browser_bench.py", "--url", f"http://{HOST}:{server.port}",
+                      "--session", server.session["sessionid"], "--csrf", server.session["csrftoken"],
+                      "--case", str(CASE), "--edits", str(args.browser_edits), "--pings", str(args.browser_edits),
+                      "--seed", str(15 + i)], env=server.env, timeout=900)
+            for i in range(args.browser_repeats)]
+    out = {"runs": runs, "debounce_ms": runs[0]["debounce_ms"], "hx_trigger": runs[0]["hx_trigger"],
+           "edits_per_run": args.browser_edits, "key_delay_ms": runs[0]["key_delay_ms"],
+           "edits_without_result": sum(r["edits_without_result"] for r in runs)}
+    for key in ("keystroke_to_result", "keystroke_to_result_minus_debounce", "ping_round_trip"):
+        out[key] = {stat: spread([r[key][stat] for r in runs], 1) for stat in ("median_ms", "p95_ms")}
+    out["p95_ratio"] = spread([r["p95_ratio"] for r in runs], 2)
+    return out
+
+
+# --- 3. growth -----------------------------------------------------------------------------------------
+
+def _manage(env: dict, *argv: str, timeout: float = 3600) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run([PY, "manage.py", *argv], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(argv)} exited {out.returncode}:\n{out.stderr[-3000:]}")
+    return time.perf_counter() - t0, out.stdout.strip()
+
+
+def section_growth(args, tmp: Path, static_root: Path) -> dict:
+    sizes = {"small": (1000, 10_000), "large": (args.growth_consults, args.growth_events)}
+    envs, out = {}, {"sizes": {k: {"consults": c, "events": e} for k, (c, e) in sizes.items()}}
+    for name, (consults, events) in sizes.items():
+        db = tmp / f"growth-{name}.sqlite3"
+        envs[name] = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "AML_BENCH_DB": str(db),
+                      "DJANGO_STATIC_ROOT": str(static_root), "PYTHONPATH": str(ROOT),
+                      "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)}
+        log(f"growth: seeding {consults:,} consults and {events:,} audit events ({name}) ...")
+        _manage(envs[name], "migrate", "--noinput", "-v0")
+        seconds, said = _manage(envs[name], "seed_growth", "--consults", str(consults), "--events", str(events))
+        out["sizes"][name].update(seed_s=round(seconds, 1), seed_said=said.splitlines()[-1] if said else "",
+                                  db_bytes=db.stat().st_size, bytes_per_consult=round(db.stat().st_size / consults))
+    pages = {name: [] for name in sizes}
+    exports = {name: [] for name in sizes}
+    for rep in range(1, args.growth_repeats + 1):
+        for name in sizes:  # in turn, so that drift hits both sizes alike
+            log(f"growth: list and search, {name}, run {rep}/{args.growth_repeats} ...")
+            pages[name].append(run_json([PY, "bench/growth_bench.py", "pages", "--requests",
+                                         str(args.growth_requests)], env=envs[name]))
+    for name in sizes:
+        log(f"growth: audit CSV export, {name} ...")
+        exports[name].append(run_json([PY, "bench/growth_bench.py", "export"], env=envs[name]))
+    for name in sizes:
+        out["sizes"][name]["visible_to_clinician"] = pages[name][0]["visible_to_clinician"]
+        for what in ("list", "search"):
+            out["sizes"][name][what] = {stat: spread([r[what][stat] for r in pages[name]], 2)
+                                        for stat in ("median_ms", "p95_ms")}
+        out["sizes"][name]["export"] = exports[name][0]
+    for what in ("list", "search"):
+        out[f"{what}_p95_ratio"] = round(out["sizes"]["large"][what]["p95_ms"]["median"]
+                                         / out["sizes"]["small"][what]["p95_ms"]["median"], 2)
+    out["export_peak_ratio"] = round(exports["large"][0]["peak_python_mib"] / exports["small"][0]["peak_python_mib"], 2)
+    log("growth: backup_db and restore_db of the large database ...")
+    backup = tmp / "growth-large.backup.sqlite3"
+    seconds, _ = _manage(envs["large"], "backup_db", str(backup))
+    out["backup_s"], out["backup_bytes"] = round(seconds, 1), backup.stat().st_size
+    restored = {**envs["large"], "AML_BENCH_DB": str(tmp / "growth-restored.sqlite3")}
+    seconds, _ = _manage(restored, "restore_db", str(backup))
+    out["restore_s"] = round(seconds, 1)
+    for path in tmp.glob("growth-*"):
+        path.unlink(missing_ok=True)
+    return out
 
 
 # --- 4. page weight -------------------------------------------------------------------------------------
@@ -472,12 +568,9 @@ def section_load() -> dict:
     if not path.exists():
         return {"status": "not run (make loadtest writes bench/loadtest_results.json)"}
     data = json.loads(path.read_text())
-    return {"status": "from bench/loadtest_results.json", "date": data.get("date"),
-            "clients": data.get("clients"), "gunicorn_workers": data.get("gunicorn_workers"),
-            "think_s": data.get("think_s"), "duration_s": data.get("duration_s"),
-            "requests_per_s": data.get("requests_per_s"), "p95_ms_all": data.get("p95_ms_all"),
-            "endpoints": data.get("endpoints", {}), "errors": data.get("errors"),
-            "lost_consults": data.get("lost_consults"), "machine": data.get("machine")}
+    if "runs" not in data:
+        return {"status": "bench/loadtest_results.json is from the retired thread script: run make loadtest"}
+    return {"status": "from bench/loadtest_results.json", **data}
 
 
 # --- 6. command line ------------------------------------------------------------------------------------
@@ -489,105 +582,106 @@ def section_cli(args) -> dict:
 
 # --- verdicts and report ---------------------------------------------------------------------------------
 
+def machine_busy(report: dict) -> bool:
+    """More runnable processes than CPUs at the start or the end of the run: latency ratios are then unsafe."""
+    env = report["environment"]
+    loads = (env.get("load_average_at_start", [0])[0], env.get("load_average_at_end", [0])[0])
+    return max(loads) > (env.get("cpu_count") or 1)
+
+
 def verdicts(report: dict) -> list[dict]:
     rows = []
+    busy = machine_busy(report)
 
     def add(name, value, limit, holds, unit=""):
         rows.append({"target": name, "value": value, "limit": limit, "unit": unit, "holds": holds})
 
-    if "engine" in report:
-        slowest = min(report["engine"][k]["results_per_s"] for k in ("worked_cases", "random_workups"))
-        add("Engine ≥ 5,000 results/s in-process (validate + evaluate, slower workload)", slowest,
-            f"≥ {TARGETS['engine_results_per_s']:,}", slowest >= TARGETS["engine_results_per_s"], "/s")
-    if "htmx" in report:
-        limit = TARGETS["htmx_p95_ratio_c8"]
-        ratio = report["htmx"]["p95_ratio_signed_in_c8"]
-        add("HTMX update p95 at concurrency 8 ≤ 3× the baseline view's — signed in, same session and middleware",
-            ratio, f"≤ {limit}×", ratio <= limit, "×")
-        ratio = report["htmx"]["p95_ratio_c8"]
-        add("HTMX update p95 at concurrency 8 ≤ 3× the baseline view's — bare (anonymous, no session)", ratio,
-            f"≤ {limit}×", ratio <= limit, "×")
-    if "pdf" in report:
-        ratio = report["pdf"]["warm_per_page_ratio"]
-        add("PDF warm render per page ≤ 1.5× the reference document's", ratio,
+    b = report.get("browser")
+    if b:
+        ratio = b["p95_ratio"]["median"]
+        add(f"1. Keystroke to result in chromium, minus the {b['debounce_ms']} ms debounce, p95 ≤ 3× the page's htmx "
+            "round trip to a tiny fragment", ratio, f"≤ {TARGETS['browser_p95_ratio']}×",
+            ratio <= TARGETS["browser_p95_ratio"], "×")
+    h = report.get("htmx")
+    if h:
+        ratio = h["p95_ratio_typing_c8"]
+        # On a busy machine both p95s are mostly waiting for other processes: a ratio that holds says nothing.
+        holds = ratio <= TARGETS["htmx_typing_p95_ratio_c8"]
+        add("2. Live update, a new workup each request, p95 at 8 clients ≤ 3× the signed-in baseline form (stock "
+            "session and auth, same middleware)", ratio, f"≤ {TARGETS['htmx_typing_p95_ratio_c8']}×",
+            None if busy and holds else holds, "×")
+    g = report.get("growth")
+    if g:
+        large = f"{g['sizes']['large']['consults']:,} consults"
+        for what, label in (("list", "consult list"), ("search", "identifier search")):
+            ratio = g[f"{what}_p95_ratio"]
+            add(f"4. {label.capitalize()} p95 at {large} ≤ 2× at 1,000", ratio,
+                f"≤ {TARGETS[f'growth_{what}_p95_ratio']}×", ratio <= TARGETS[f"growth_{what}_p95_ratio"], "×")
+        ratio = g["export_peak_ratio"]
+        add(f"4. Audit CSV export peak memory at {g['sizes']['large']['events']:,} events ≤ 1.5× at 10,000", ratio,
+            f"≤ {TARGETS['growth_export_peak_ratio']}×", ratio <= TARGETS["growth_export_peak_ratio"], "×")
+    load = report.get("load") or {}
+    for run in load.get("runs", []):
+        ok = run["errors"] == 0 and run["lost_consults"] == 0
+        add(f"5. Load, {run['database']}, {run['users']} clinicians: 0 errors, 0 lost consults",
+            f"{run['errors']} errors, {run['lost_consults']} lost", "0 / 0", ok)
+    p = report.get("pdf")
+    if p:
+        ratio = p["warm_per_page_ratio"]
+        add("6. PDF warm render per page ≤ 1.5× the reference document's", ratio,
             f"≤ {TARGETS['pdf_warm_per_page_ratio']}×", ratio <= TARGETS["pdf_warm_per_page_ratio"], "×")
-        ratio = report["pdf"]["consult_cold_to_warm"]
-        add("PDF cold render ≤ 2× warm", ratio, f"≤ {TARGETS['pdf_cold_to_warm']}×",
+        ratio = p["consult_cold_to_warm"]
+        add("6. PDF cold render ≤ 2× warm", ratio, f"≤ {TARGETS['pdf_cold_to_warm']}×",
             ratio <= TARGETS["pdf_cold_to_warm"], "×")
-    if "weight" in report:
-        w = report["weight"]
-        add("Workspace page with its assets ≤ 150 KB (raw)", w["page_with_assets_bytes"],
-            f"≤ {TARGETS['page_bytes']:,}", w["page_with_assets_bytes"] <= TARGETS["page_bytes"], " B")
-        add("Update fragment ≤ 40 KB (raw HTML)", w["fragment_bytes"], f"≤ {TARGETS['fragment_bytes']:,}",
-            w["fragment_bytes"] <= TARGETS["fragment_bytes"], " B")
-        add("Update fragment ≤ 40 KB (on the wire, gzip)", w["fragment_wire_bytes"],
-            f"≤ {TARGETS['fragment_bytes']:,}", w["fragment_wire_bytes"] <= TARGETS["fragment_bytes"], " B")
     if "cli" in report:
         c = report["cli"]
-        add("recommend: process start to the first result ≤ 3× a bare django.setup() (same settings)",
+        add("Issue 17: recommend, process start to the first result ≤ 3× a bare django.setup() (same settings)",
             c["startup_ratio"], f"≤ {TARGETS['cli_startup_ratio']}×",
             c["startup_ratio"] <= TARGETS["cli_startup_ratio"], "×")
-        add("recommend --jsonl: per workup in a batch of 1,000 ≤ 2× the engine alone (validation, JSON included)",
+        add("Issue 17: recommend --jsonl, per workup in a batch of 1,000 ≤ 2× the engine alone",
             c["batch_ratio"], f"≤ {TARGETS['cli_batch_ratio']}×", c["batch_ratio"] <= TARGETS["cli_batch_ratio"], "×")
     return rows
 
 
 def explain(report: dict) -> list[str]:
-    """What the figures of a missed target are made of, from this run's own measurements."""
+    """What the figures of a missed budget are made of, from this run's own measurements."""
     notes = []
-    h, w, p = report.get("htmx"), report.get("weight"), report.get("pdf")
-    if h and h["p95_ratio_c8"] > TARGETS["htmx_p95_ratio_c8"]:
-        floor = h["baseline"]["c8"]["p95_ms"]["median"] / h["baseline_bare"]["c8"]["p95_ms"]["median"]
+    h = report.get("htmx")
+    busy = machine_busy(report)
+    if h and h.get("in_process"):
+        r, ph = h["in_process"]["requests_ms"], h["in_process"]["phases_ms"]
+        typing, base = r.get("product_new_workup_each_time", 0.0), r["baseline"]
         notes.append(
-            f"HTMX against the bare baseline: being signed in alone costs {floor:.1f}× at p95, concurrency 8 (the "
-            "signed-in baseline against the bare one: the session and the user are read from the database on every "
-            "request, and the session is renewed at most once a minute for the idle timeout). Against "
-            f"the signed-in baseline the live update is {h['p95_ratio_signed_in_c8']}×.")
-        prof = h.get("in_process")
-        if prof:
-            r, ph = prof["requests_ms"], prof["phases_ms"]
-            top = max(((k, v) for k, v in ph.items() if not k.startswith("view, whole")), key=lambda kv: kv[1])
-            notes.append(
-                f"In-process, the live update takes {r['product']:.2f} ms, {r['product'] - r['baseline']:.2f} ms "
-                f"more than the signed-in baseline ({r['baseline']:.2f} ms; bare {r['baseline_bare']:.2f} ms). The "
-                f"view takes {ph.get('view, whole (all of the below but gzip)', 0.0):.2f} ms of it; its largest "
-                f"measured part is the {top[0]} ({top[1]:.2f} ms: 28 options, each with its reasons, evidence "
-                f"lines and, for the preferred ones, doses and warnings); the engine is "
-                f"{ph['engine (consult_evaluate)']:.2f} ms. Within 3× of the bare form would leave the update "
-                f"{3 * r['baseline_bare'] - r['baseline']:.2f} ms above the signed-in floor for all of its work.")
-    if w:
-        c = w["fragment_composition"]
-        parts = ", ".join(f"{c.get(t + '_count', 0)} {t.replace('_', '-')} {c.get(t + '_cards', 0):,} B"
-                          for t in ("preferred", "alternative", "consider", "not_recommended"))
+            f"Budget 2 in CPU time (bench/htmx_profile.py, in-process): the live update as a clinician types costs "
+            f"{typing:.2f} ms a request, the signed-in baseline {base:.2f} ms: {typing / base:.2f}×. At 8 clients "
+            "on 2 workers each request waits for those ahead of it, so on a quiet machine the p95 ratio comes "
+            f"close to this. Its largest parts: the engine {ph['engine (consult_evaluate)']:.2f} ms and the result "
+            f"panel's template {ph['result panel template']:.2f} ms (bench/htmx_profile.py's phases below)."
+            + (" This run's machine was busy (load average above its CPUs): time spent waiting for other "
+               "processes inflates both p95s alike, which pulls the wrk ratio towards 1 — read the CPU-time ratio."
+               if busy else ""))
+    g = report.get("growth")
+    if g:
+        large = g["sizes"]["large"]
         notes.append(
-            f"Fragment of {w['case']} ({w['fragment_bytes']:,} B raw, {w['fragment_wire_bytes']:,} B as transferred): "
-            f"options by tier — {parts} (every option with its tier, target, availability and every reason with "
-            "its rule id; an evidence line per record; the preferred options' dose tables and warnings); "
-            f"assessment, actions, references and the live status {c['everything_else']:,} B.")
-        by_case = w.get("fragments_by_case") or {}
-        if by_case:
-            largest = max(by_case.items(), key=lambda kv: kv[1]["bytes"])
-            notes.append(
-                f"Across the {len(by_case)} worked cases the fragment is {min(v['bytes'] for v in by_case.values()):,}"
-                f"–{largest[1]['bytes']:,} B raw (largest: {largest[0]}) and "
-                f"{min(v['wire_bytes'] for v in by_case.values()):,}–{max(v['wire_bytes'] for v in by_case.values()):,}"
-                " B as transferred.")
-    if p and p["warm_per_page_ratio"] > TARGETS["pdf_warm_per_page_ratio"]:
-        notes.append(
-            f"PDF: the consult renders in {p['consult']['warm_per_page_ms']['median']:.0f} ms per page warm, the "
-            f"reference document in {p['reference']['warm_per_page_ms']['median']:.0f} ms per page.")
+            f"Growth: the large database held {large['db_bytes'] / 2**30:.2f} GiB "
+            f"({large['bytes_per_consult']:,} bytes per consult, events included); seeding took "
+            f"{large['seed_s']:.0f} s. SQLite keeps a row's columns in order, so a consult list "
+            "that reads the columns stored after the workup and the result (kb version, chosen option) reads "
+            "their overflow pages too.")
     return notes
 
 
 def markdown(report: dict) -> str:
     env = report["environment"]
-    out = ["# `make bench` — AML Salvage consult loop against its limits", "",
+    out = ["# `make bench` — AML Salvage against the budgets of issue 15", "",
            f"Run {env['date']} on commit {env['git_commit']}. Medians, with the spread (min–max) over repeated "
            "runs in brackets. Regenerate with `make bench`.", "", "## Verdicts", "",
            "| Target | Measured | Limit | Holds |", "|---|---:|---:|:---:|"]
     for v in report["verdicts"]:
         value = f"{v['value']:,}" if isinstance(v["value"], int) else f"{v['value']}"
-        out.append(f"| {v['target']} | {value}{v['unit']} | {v['limit']} | {'yes' if v['holds'] else '**no**'} |")
+        holds = "inconclusive (machine busy)" if v["holds"] is None else "yes" if v["holds"] else "**no**"
+        out.append(f"| {v['target']} | {value}{v['unit']} | {v['limit']} | {holds} |")
     out += ["", "## Environment", "", "| | |", "|---|---|"]
     for key in ("cpu_model", "cpu_count", "memory_gib", "platform", "python", "django", "weasyprint", "gunicorn",
                 "pydantic", "wrk", "git_commit", "date", "load_average_at_start", "load_average_at_end"):
@@ -596,9 +690,133 @@ def markdown(report: dict) -> str:
     out += ["", "The machine may be shared: the load averages above say how busy it was. Ratios are measured "
             "in the same run, so both sides of a ratio saw the same conditions.", ""]
 
+    if "browser" in report:
+        b = report["browser"]
+        out += ["## 1. What the clinician feels (chromium)", "",
+                f"bench/browser_bench.py: Debian's chromium through Playwright on the bench gunicorn, signed in; "
+                f"{len(b['runs'])} runs of {b['edits_per_run']} edits of {CASE.stem} (a numeric field clicked, "
+                f"selected, a new value typed {b['key_delay_ms']} ms per key), timed in the page from the last "
+                "keydown to the first DOM change of the result column; and as many htmx round trips of the same "
+                f"page to /bench/ping/. The page's trigger: `{b['hx_trigger']}`.", "",
+                "| Figure | Median | p95 |", "|---|---:|---:|"]
+        for key, label in (("keystroke_to_result", "Keystroke to result (what the clinician feels)"),
+                           ("keystroke_to_result_minus_debounce", f"… minus the {b['debounce_ms']} ms debounce"),
+                           ("ping_round_trip", "htmx round trip to a tiny fragment")):
+            out.append(f"| {label} | {fmt_spread(b[key]['median_ms'], ' ms', 0)} | "
+                       f"{fmt_spread(b[key]['p95_ms'], ' ms', 0)} |")
+        out += ["", f"p95 ratio: {fmt_spread(b['p95_ratio'], '×')}. Edits without a result: "
+                f"{b['edits_without_result']}.", ""]
+
+    if "htmx" in report:
+        h = report["htmx"]
+        out += ["## 2. The server as a clinician types (gunicorn + wrk)", "",
+                f"gunicorn, {h['workers']} sync workers, production settings (bench/settings_bench.py: DEBUG off, "
+                "cached templates, WhiteNoise, SQLite, sessions and every middleware), loopback; wrk with "
+                "bench/wrk_post.lua, signed in (session cookie + X-CSRFToken), `Accept-Encoding: gzip`. "
+                f"`product_typing`: the live update with a new workup at each request, cycling through "
+                f"{h['typed_workups']:,} pre-generated workups each one field away from the one before "
+                "(bench/workloads.py: typing_edits; each run starts elsewhere in the list). `baseline`: "
+                "bench/baseline.py, a 10-field form bound, validated and rendered, signed in with the same "
+                f"session. {h['repeats']} runs of {h['duration_s']:g} s each, the two interleaved. Figures "
+                "measured once: `product` (one workup repeated: every card kept) and `baseline_bare` (the same form "
+                "anonymous: the retired reference).", "",
+                "| Endpoint | Concurrency | Requests/s | p50 | p95 | p99 | Requests | Not 200 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name in TARGETS_HTMX:
+            for c in ("c1", "c8"):
+                if c not in h[name]:
+                    continue
+                r = h[name][c]
+                out.append(f"| {name} | {c[1:]} | {fmt_spread(r['requests_per_s'], '', 0)} | "
+                           f"{fmt_spread(r['p50_ms'], ' ms', 1)} | {fmt_spread(r['p95_ms'], ' ms', 1)} | "
+                           f"{fmt_spread(r['p99_ms'], ' ms', 1)} | {r['requests']:,} | "
+                           f"{r['not_200'] + r['socket_errors']} |")
+        out += ["", f"Typing ÷ signed-in baseline: p95 {h['p95_ratio_typing_c8']}× at 8 clients (run by run: "
+                f"{', '.join(f'{x}×' for x in h['p95_ratio_typing_c8_runs'])}), {h['p95_ratio_typing_c1']}× at 1; "
+                f"p50 {h['p50_ratio_typing_c8']}× at 8. One workup repeated ÷ the baseline: p95 "
+                f"{h['p95_ratio_repeated_c8']}× at 8. Signed-in ÷ anonymous baseline: "
+                f"{h['p95_ratio_signed_in_to_bare_c8']}× at 8.", ""]
+        prof = h.get("in_process")
+        if prof:
+            r = prof["requests_ms"]
+            out += ["Where the time goes (bench/htmx_profile.py: in-process, through Django's handler and every "
+                    f"middleware but no HTTP; CPU time, medians of {prof['runs']} requests):", "",
+                    "| In-process | ms |", "|---|---:|"]
+            out += [f"| {name} | {ms:.2f} |" for name, ms in r.items()]
+            out += [f"| Live update: {name} | {ms:.2f} |" for name, ms in prof["phases_ms"].items()]
+            out += ["", "Each phase is timed on its own, in a loop, so its code and data stay in the CPU's caches; "
+                    "within a whole request each takes longer, so the phases do not add up to the request.", ""]
+
+    if "growth" in report:
+        g = report["growth"]
+        out += ["## 4. Growth (SQLite)", "",
+                "`manage.py seed_growth` (a few hundred workups evaluated by the engine and saved by the service, "
+                "the rest copies of their stored rows with their own team, author, identifier and time over ten "
+                "years; audit events in bulk), then bench/growth_bench.py in fresh processes, the two databases "
+                "in turn: the consult list's first page and the identifier search (POST, then the list it "
+                "redirects to; a different identifier each time, one consult found) as one clinician of twelve "
+                "teams, in-process through every middleware; the audit CSV export consumed to the end with "
+                "tracemalloc on.", "",
+                "| Database | Seeded in | Size | Visible to the clinician | List p50 / p95 | Search p50 / p95 "
+                "| Export: peak, time |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name in ("small", "large"):
+            d = g["sizes"][name]
+            e = d["export"]
+            out.append(
+                f"| {d['consults']:,} consults, {d['events']:,} events | {d['seed_s']:.0f} s | "
+                f"{d['db_bytes'] / 2**20:,.0f} MiB | {d['visible_to_clinician']:,} | "
+                f"{d['list']['median_ms']['median']:.1f} / {fmt_spread(d['list']['p95_ms'], ' ms', 1)} | "
+                f"{d['search']['median_ms']['median']:.1f} / {fmt_spread(d['search']['p95_ms'], ' ms', 1)} | "
+                f"{e['peak_python_mib']} MiB, {e['seconds']} s ({e['rows']:,} rows) |")
+        out += ["", f"Large ÷ small: list p95 {g['list_p95_ratio']}×, search p95 {g['search_p95_ratio']}×, export "
+                f"peak {g['export_peak_ratio']}×. Backup of the large database (`backup_db`, SQLite's online backup) "
+                f"{g['backup_s']} s for {g['backup_bytes'] / 2**20:,.0f} MiB; `restore_db` of it into a new "
+                f"database {g['restore_s']} s.", ""]
+
+    out += ["## 5. Load (locust)", ""]
+    load = report.get("load", {})
+    if load.get("runs"):
+        out += [f"{load['status']} ({load.get('date')}, {load.get('tool')}): gunicorn with production settings, "
+                f"{load.get('workers')} workers, loopback; bench/locustfile.py (typing, saving, listing, printing).",
+                "", "| Database | Clinicians | Requests | Req/s | Errors | Saves acknowledged / in the database | "
+                "Typing p95 | Saving p95 | Listing p95 | Printing p95 |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for run in load["runs"]:
+            p95 = run["p95_ms"]
+            out.append(f"| {run['database']} | {run['users']} | {run['requests']:,} | {run['requests_per_s']} | "
+                       f"{run['errors']} | {run['acknowledged_saves']} / {run['db_consults']} | "
+                       + " | ".join(f"{p95.get(a, '—')} ms" for a in ("typing", "saving", "listing", "printing"))
+                       + " |")
+        ramp = load.get("ramp")
+        if ramp:
+            steps = ", ".join(f"{s['users']}: {s['typing_p95_ms']} ms" for s in ramp["steps"])
+            out += ["", f"Step ramp ({ramp['database']}, live update p95 by clinicians): {steps}. "
+                    + (f"It passes 3× its 50-clinician figure ({3 * ramp['reference_p95_ms']:.0f} ms) at "
+                       f"{ramp['limit_users']} clinicians." if ramp.get("limit_users") else
+                       "It stayed within 3× its 50-clinician figure at every step.")]
+        out.append("")
+    else:
+        out += [load.get("status", "not run"), ""]
+
+    if "pdf" in report:
+        p = report["pdf"]
+        c, r = p["consult"], p["reference"]
+        out += ["## 6. PDF", "",
+                f"bench/pdf_bench.py (consult of {p['case']}) and bench/pdf_reference.py "
+                "(bench/reference_document.html), each in fresh processes "
+                f"({c['cold_ms']['runs']} each; cold = the first render in a process, warm = median of "
+                f"{c['warm_runs_per_process']} more).", "",
+                "| Document | Pages | Cold | Warm | Cold per page | Warm per page |", "|---|---:|---:|---:|---:|---:|"]
+        for name, d in (("consult", c), ("reference", r)):
+            out.append(f"| {name} | {d['pages']} | {fmt_spread(d['cold_ms'], ' ms', 0)} | "
+                       f"{fmt_spread(d['warm_ms'], ' ms', 0)} | {fmt_spread(d['cold_per_page_ms'], ' ms', 0)} | "
+                       f"{fmt_spread(d['warm_per_page_ms'], ' ms', 0)} |")
+        out += ["", f"Consult ÷ reference per page: warm {p['warm_per_page_ratio']}×, cold "
+                f"{p['cold_per_page_ratio']}×. Consult cold ÷ warm: {p['consult_cold_to_warm']}×.", ""]
+
     if "engine" in report:
         e = report["engine"]
-        out += ["## 1. Engine (in-process)", "",
+        out += ["## 7. Figures: the engine (in-process)", "",
                 f"bench/engine_bench.py in a fresh process, {e['worked_cases']['n']} worked cases and "
                 f"{e['random_workups']['n']} seeded random valid workups; per result, over "
                 f"{e['repeats']} repeats.", "",
@@ -617,75 +835,10 @@ def markdown(report: dict) -> str:
                        f"| {r['ratio_full_to_validation']:.1f}× | {ms(r['validate_and_evaluate_cpu'])} |")
         out.append("")
 
-    if "htmx" in report:
-        h = report["htmx"]
-        out += ["## 2. HTMX update under gunicorn", "",
-                f"gunicorn, {h['workers']} sync workers, production settings (bench/settings_bench.py: DEBUG off, "
-                "cached templates, WhiteNoise, SQLite, sessions and every middleware), loopback; wrk with "
-                "bench/wrk_post.lua, signed in (session cookie + X-CSRFToken), `Accept-Encoding: gzip`. "
-                f"{h['repeats']} runs of {h['duration_s']:g} s per line, product and baseline interleaved. "
-                "Product: the workspace's live update, the DT20 Patient 1 workup posted with `HX-Request`; "
-                "`product_typing` (not a target): the same with the weight 0.1 kg more at each request (1,000 "
-                "workups in turn), as a clinician types — the assessment and dose tables are rendered afresh. "
-                "Baselines: bench/baseline.py, a 10-field form bound, validated and rendered as a small page — "
-                "`baseline_bare` anonymous (no session), `baseline` signed in with the product's session "
-                "(read on every request, renewed at most once a minute for production's idle timeout).", "",
-                "| Endpoint | Concurrency | Requests/s | p50 | p95 | p99 | Requests | Not 200 |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for name in TARGETS_HTMX:
-            for c in ("c1", "c8"):
-                r = h[name][c]
-                out.append(f"| {name} | {c[1:]} | {fmt_spread(r['requests_per_s'], '', 0)} | "
-                           f"{fmt_spread(r['p50_ms'], ' ms', 1)} | {fmt_spread(r['p95_ms'], ' ms', 1)} | "
-                           f"{fmt_spread(r['p99_ms'], ' ms', 1)} | {r['requests']:,} | "
-                           f"{r['not_200'] + r['socket_errors']} |")
-        out += ["", f"Ratio of ours to the bare baseline (anonymous: no session read or written): p95 "
-                f"{h['p95_ratio_c8']}× at concurrency 8 ({h['p95_ratio_c1']}× at 1); p50 {h['p50_ratio_c8']}× at 8 "
-                f"({h['p50_ratio_c1']}× at 1). To the signed-in baseline (the same session as ours): p95 "
-                f"{h['p95_ratio_signed_in_c8']}× at 8 ({h['p95_ratio_signed_in_c1']}× at 1)."
-                + (f" Not a target — as a clinician types (`product_typing`), to the bare baseline: p95 "
-                   f"{h['p95_ratio_typing_c8']}× at 8 ({h['p95_ratio_typing_c1']}× at 1)."
-                   if "p95_ratio_typing_c8" in h else ""), ""]
-        prof = h.get("in_process")
-        if prof:
-            r = prof["requests_ms"]
-            out += ["Where the time goes (bench/htmx_profile.py: in-process, through Django's handler and every "
-                    f"middleware but no HTTP; medians of {prof['runs']} requests):", "",
-                    "| In-process | ms |", "|---|---:|",
-                    f"| Live update, whole request | {r['product']:.2f} |",
-                    f"| Baseline form, signed in, whole request | {r['baseline']:.2f} |",
-                    f"| Baseline form, anonymous, whole request | {r['baseline_bare']:.2f} |"]
-            if "product_new_workup_each_time" in r:
-                out += [f"| Live update, a new workup each time (the weight typed on: assessment and dose tables "
-                        f"rendered afresh, unchanged cards kept) | {r['product_new_workup_each_time']:.2f} |",
-                        f"| Live update, nothing kept (every card, dose table and part rendered afresh) | "
-                        f"{r['product_nothing_kept']:.2f} |"]
-            out += [f"| Live update: {name} | {ms:.2f} |" for name, ms in prof["phases_ms"].items()]
-            out += ["", "Each phase is timed on its own, in a loop, so its code and data stay in the CPU's caches; "
-                    "within a whole request each takes longer, so the phases do not add up to the request. The "
-                    "repeated workup is what the target measures; the two lines after the baselines show a "
-                    "clinician typing (a new workup each update) and the worst case (nothing kept, e.g. the first "
-                    "update a worker serves).", ""]
-
-    if "pdf" in report:
-        p = report["pdf"]
-        c, r = p["consult"], p["reference"]
-        out += ["## 3. PDF", "",
-                f"bench/pdf_bench.py (consult of {p['case']}) and bench/pdf_reference.py "
-                "(bench/reference_document.html), each in fresh processes "
-                f"({c['cold_ms']['runs']} each; cold = the first render in a process, warm = median of "
-                f"{c['warm_runs_per_process']} more).", "",
-                "| Document | Pages | Cold | Warm | Cold per page | Warm per page |", "|---|---:|---:|---:|---:|---:|"]
-        for name, d in (("consult", c), ("reference", r)):
-            out.append(f"| {name} | {d['pages']} | {fmt_spread(d['cold_ms'], ' ms', 0)} | "
-                       f"{fmt_spread(d['warm_ms'], ' ms', 0)} | {fmt_spread(d['cold_per_page_ms'], ' ms', 0)} | "
-                       f"{fmt_spread(d['warm_per_page_ms'], ' ms', 0)} |")
-        out += ["", f"Consult ÷ reference per page: warm {p['warm_per_page_ratio']}×, cold "
-                f"{p['cold_per_page_ratio']}×. Consult cold ÷ warm: {p['consult_cold_to_warm']}×.", ""]
-
     if "weight" in report:
         w = report["weight"]
-        out += ["## 4. Page weight", "", "As served by the bench gunicorn (WhiteNoise serves the assets, compressed "
+        out += ["## 7. Figures: page weight", "",
+                "As served by the bench gunicorn (WhiteNoise serves the assets, compressed "
                 "when the browser accepts it).", "", "| What | Raw bytes | On the wire |", "|---|---:|---:|",
                 f"| Workspace page (HTML) | {w['page_html_bytes']:,} | {w['page_html_wire_bytes']:,} "
                 f"({w['page_html_encoding']}) |"]
@@ -701,23 +854,9 @@ def markdown(report: dict) -> str:
             out += [f"| {stem} | {v['bytes']:,} | {v['wire_bytes']:,} |" for stem, v in w["fragments_by_case"].items()]
             out.append("")
 
-    out += ["## 5. Load", ""]
-    load = report.get("load", {})
-    if load.get("endpoints"):
-        out += [f"{load['status']} ({load.get('date')}): {load['clients']} clinicians, {load['gunicorn_workers']} "
-                f"gunicorn workers, think time {load['think_s']} s, {load['duration_s']} s: {load['requests_per_s']} "
-                f"req/s, p95 {load['p95_ms_all']} ms overall, {load['errors']} errors, {load['lost_consults']} lost "
-                "consults.", "", "| Endpoint | Requests | p50 | p95 | p99 |", "|---|---:|---:|---:|---:|"]
-        for name, row in load["endpoints"].items():
-            out.append(f"| {name} | {row['requests']:,} | {row['p50_ms']} ms | {row['p95_ms']} ms "
-                       f"| {row['p99_ms']} ms |")
-        out.append("")
-    else:
-        out += [load.get("status", "not run"), ""]
-
     if "cli" in report:
         c, e = report["cli"], report["cli"]["engine"]
-        out += ["## 6. Command line", "",
+        out += ["## Issue 17: the command line", "",
                 f"bench/cli_bench.py, fresh processes, settings `{c['settings']}`, {c['repeats']} interleaved runs "
                 f"each. Batch: `recommend --jsonl` over {c['batch_n']:,} seeded random workups minus the same over "
                 "their first line, per workup; the engine alone is `consult_evaluate` on the same workups, "
@@ -738,52 +877,9 @@ def markdown(report: dict) -> str:
         out += [f"| {name} | {ms:.1f} |" for name, ms in c["startup_phases_ms"].items()]
         out.append("")
 
-    before = report.get("before")
-    if before:
-        out += ["## Before and after", "", before.get("note", ""), "",
-                "| Figure | Before | After |", "|---|---:|---:|"]
-        for row in before_after(before, report):
-            out.append(f"| {row[0]} | {row[1]} | {row[2]} |")
-        out.append("")
     if report.get("notes"):
         out += ["## Notes", ""] + [f"- {n}" for n in report["notes"]] + [""]
     return "\n".join(out)
-
-
-def before_after(before: dict, report: dict) -> list[tuple[str, str, str]]:
-    rows = []
-    e = report.get("engine")
-    if e and "engine_ms_per_result" in before:
-        after = e["random_workups"]["validate_and_evaluate"]["median_ms"]
-        rows.append(("Engine, ms per result (random workups, validate + evaluate)",
-                     f"{before['engine_ms_per_result']:.3f}", f"{after:.3f}"))
-        rows.append(("Engine, results/s", f"{1000 / before['engine_ms_per_result']:,.0f}",
-                     f"{e['random_workups']['results_per_s']:,}"))
-    h = report.get("htmx")
-    if h and "htmx" in before:
-        b = before["htmx"]
-        for c in ("c1", "c8"):
-            if c in b:
-                rows.append((f"HTMX update p50 / p95, concurrency {c[1:]} (ms)",
-                             f"{b[c]['p50_ms']:.1f} / {b[c]['p95_ms']:.1f}",
-                             f"{h['product'][c]['p50_ms']['median']:.1f} / {h['product'][c]['p95_ms']['median']:.1f}"))
-                rows.append((f"HTMX update requests/s, concurrency {c[1:]}", f"{b[c]['requests_per_s']:,.0f}",
-                             f"{h['product'][c]['requests_per_s']['median']:,.0f}"))
-        if "p95_ratio_c8" in b:
-            rows.append(("p95 ratio to the bare baseline, concurrency 8", f"{b['p95_ratio_c8']}×",
-                         f"{h['p95_ratio_c8']}×"))
-        if "p95_ratio_signed_in_c8" in b:
-            rows.append(("p95 ratio to the signed-in baseline, concurrency 8", f"{b['p95_ratio_signed_in_c8']}×",
-                         f"{h['p95_ratio_signed_in_c8']}×"))
-    w = report.get("weight")
-    if w and "fragment_bytes" in before:
-        rows.append(("Update fragment, raw bytes", f"{before['fragment_bytes']:,}", f"{w['fragment_bytes']:,}"))
-        rows.append(("Update fragment, gzip on the wire", f"{before['fragment_wire_bytes']:,}",
-                     f"{w['fragment_wire_bytes']:,}"))
-    if w and "page_with_assets_bytes" in before:
-        rows.append(("Workspace page with assets, raw bytes", f"{before['page_with_assets_bytes']:,}",
-                     f"{w['page_with_assets_bytes']:,}"))
-    return rows
 
 
 # --- main -------------------------------------------------------------------------------------------------
@@ -800,12 +896,29 @@ def main() -> int:
     parser.add_argument("--pdf-runs", type=int, default=5, help="warm renders per process (default 5)")
     parser.add_argument("--cli-repeats", type=int, default=3,
                         help="interleaved runs of each command-line measurement (default 3)")
+    parser.add_argument("--typing-bodies", type=int, default=4000,
+                        help="pre-generated typed workups the live update cycles through (default 4,000)")
+    parser.add_argument("--profile-runs", type=int, default=300, help="in-process requests per figure (default 300)")
+    parser.add_argument("--browser-edits", type=int, default=40, help="edits per chromium run (default 40, ≥ 30)")
+    parser.add_argument("--browser-repeats", type=int, default=2, help="chromium runs (default 2)")
+    parser.add_argument("--growth-consults", type=int, default=100_000, help="large database (default 100,000)")
+    parser.add_argument("--growth-events", type=int, default=1_000_000, help="its audit events (default 1,000,000)")
+    parser.add_argument("--growth-requests", type=int, default=100, help="list and search requests per run")
+    parser.add_argument("--growth-repeats", type=int, default=2, help="runs of each database, in turn (default 2)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a quicker run for development: shorter wrk runs, fewer repeats, a 10,000-consult large "
+                             "database (the growth verdicts then speak for 10,000)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--out", type=Path, default=BENCH / "results.md")
     parser.add_argument("--json", type=Path, default=BENCH / "results.json")
-    parser.add_argument("--write-before", type=Path, default=None,
-                        help="also write the figures the report compares against (bench/before_figures.json)")
     args = parser.parse_args()
+    if args.quick:
+        for name, value in {"duration": 5, "repeats": 2, "warmup": 2, "random": 500, "engine_repeats": 3,
+                            "pdf_repeats": 2, "pdf_runs": 3, "cli_repeats": 1, "typing_bodies": 2000,
+                            "browser_edits": 30, "browser_repeats": 1, "growth_consults": 10_000,
+                            "growth_events": 100_000, "growth_requests": 60, "growth_repeats": 2,
+                            "profile_runs": 100}.items():
+            setattr(args, name, value)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(SECTIONS)
     if unknown:
@@ -813,14 +926,14 @@ def main() -> int:
     if {"htmx", "weight"} & only and not shutil.which("wrk"):
         parser.error("wrk is not installed: `make bench-deps` (apt-get install wrk)")
 
-    report: dict = {"environment": environment(), "targets": TARGETS, "notes": []}
+    report: dict = {"environment": environment(), "targets": TARGETS, "notes": [], "quick": args.quick}
     tmp = Path(tempfile.mkdtemp(prefix="aml-salvage-bench-"))
     failed = False
     try:
         if "engine" in only:
             report["engine"] = section_engine(args, tmp)
-        if {"htmx", "weight"} & only:
-            server = BenchServer(tmp, args.workers)
+        if {"htmx", "weight", "browser", "growth"} & only:
+            server = BenchServer(tmp, args.workers, args.typing_bodies)
             log("htmx: database, static files, a signed-in clinician ...")
             server.prepare()
             server.start()
@@ -828,6 +941,8 @@ def main() -> int:
                 report["htmx_checks"] = check_responses(server)
                 if "weight" in only:
                     report["weight"] = section_weight(server)
+                if "browser" in only:
+                    report["browser"] = section_browser(args, server)
                 if "htmx" in only:
                     report["htmx"] = section_htmx(args, server)
             finally:
@@ -835,9 +950,11 @@ def main() -> int:
             if "htmx" in only:  # after the server stopped: nothing else on the CPUs
                 log("htmx: where the time goes, in-process (bench/htmx_profile.py) ...")
                 report["htmx"]["in_process"] = run_json(
-                    [PY, "bench/htmx_profile.py", "--case", str(CASE)],
+                    [PY, "bench/htmx_profile.py", "--case", str(CASE), "--runs", str(args.profile_runs)],
                     env={**os.environ, "AML_BENCH_DB": str(tmp / "profile.sqlite3"),
                          "DJANGO_STATIC_ROOT": str(tmp / "static"), "PYTHONPATH": str(ROOT)})
+        if "growth" in only:
+            report["growth"] = section_growth(args, tmp, tmp / "static")
         if "pdf" in only:
             report["pdf"] = section_pdf(args, tmp)
         if "cli" in only:
@@ -852,34 +969,13 @@ def main() -> int:
     report["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["verdicts"] = verdicts(report)
     report["notes"] += explain(report)
-    if BEFORE.exists():
-        report["before"] = json.loads(BEFORE.read_text())
-    if args.write_before:
-        args.write_before.write_text(json.dumps(before_from(report), indent=2) + "\n")
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     args.out.write_text(markdown(report) + "\n")
     for v in report["verdicts"]:
-        log(f"{'holds ' if v['holds'] else 'MISSED'}  {v['target']}: {v['value']}{v['unit']} (limit {v['limit']})")
+        word = "BUSY  " if v["holds"] is None else "holds " if v["holds"] else "MISSED"
+        log(f"{word}  {v['target']}: {v['value']}{v['unit']} (limit {v['limit']})")
     log(f"written {args.out} and {args.json}")
     return 2 if failed else 0
-
-
-def before_from(report: dict) -> dict:
-    """The figures of this run in the shape the report's before/after table reads."""
-    out: dict = {"note": f"Before: commit {report['environment']['git_commit']}, "
-                         f"{report['environment']['date']}.", "date": report["environment"]["date"]}
-    if "engine" in report:
-        out["engine_ms_per_result"] = report["engine"]["random_workups"]["validate_and_evaluate"]["median_ms"]
-    if "htmx" in report:
-        h = report["htmx"]
-        out["htmx"] = {c: {"p50_ms": h["product"][c]["p50_ms"]["median"], "p95_ms": h["product"][c]["p95_ms"]["median"],
-                           "requests_per_s": h["product"][c]["requests_per_s"]["median"]} for c in ("c1", "c8")}
-        out["htmx"]["p95_ratio_c8"] = h["p95_ratio_c8"]
-        out["htmx"]["p95_ratio_signed_in_c8"] = h["p95_ratio_signed_in_c8"]
-    if "weight" in report:
-        for k in ("fragment_bytes", "fragment_wire_bytes", "page_with_assets_bytes"):
-            out[k] = report["weight"][k]
-    return out
 
 
 if __name__ == "__main__":

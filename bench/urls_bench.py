@@ -1,10 +1,10 @@
 """URLs of the benchmark server: the product's, the on-demand option detail (until aml_salvage/urls.py
-routes it) and the baseline view (not part of the product)."""
+routes it), the baseline view and the minimal htmx endpoint (not part of the product)."""
 
 from django.urls import path
 
 from aml_salvage.urls import urlpatterns as product_urlpatterns
-from bench.baseline import baseline, baseline_bare
+from bench.baseline import baseline, baseline_bare, ping
 
 _routed = {p.name for p in product_urlpatterns if getattr(p, "name", None)}
 _extra = []
@@ -20,4 +20,5 @@ urlpatterns = [
     *product_urlpatterns, *_extra,
     path("bench/baseline/", baseline, name="bench_baseline"),
     path("bench/baseline-bare/", baseline_bare, name="bench_baseline_bare"),
+    path("bench/ping/", ping, name="bench_ping"),
 ]

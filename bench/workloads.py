@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
+
+from aml_salvage.workup_samples import random_workups  # noqa: F401  (re-exported: the benchmarks import it here)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIRS = (ROOT / "tests" / "cases", ROOT.parent / "shared" / "cases")  # the repository's copy, then ../shared
@@ -16,48 +17,50 @@ def case_workups() -> list[dict]:
     return [json.loads(by_name[name].read_text())["workup"] for name in sorted(by_name)]
 
 
-def random_workups(n: int, seed: int = 20261121) -> list[dict]:
-    """Valid, contradiction-free workups spread over every branch of the rules."""
+# A clinician typing into the workspace: one field changed at each update, to a new value, over the numeric
+# fields a workup is corrected in most (weight and height change every dose; creatinine the clearance and the
+# renal bands; WBC, blasts, CR1 duration and age can change tiers and warnings). Values stay in range.
+TYPED_FIELDS = {
+    "weight_kg": (45.0, 130.0, 1), "height_cm": (150.0, 195.0, 0), "creatinine_value": (50.0, 250.0, 0),
+    "wbc_10e9_per_l": (0.5, 60.0, 1), "marrow_blasts_pct": (6.0, 90.0, 0), "cr1_duration_months": (1.0, 40.0, 1),
+    "age_years": (19.0, 85.0, 0), "lvef_pct": (35.0, 70.0, 0), "qtcf_ms": (390.0, 520.0, 0),
+}
+
+
+def typing_edits(n: int, *, seed: int = 20261130) -> list[dict]:
+    """n form bodies (the workspace form's data), each one field away from the one before, never seen before
+    and valid (each gives a result): the worked cases in turn, 25 edits each. Fields that a case's status
+    leaves blank stay blank, except LVEF and QTcF, which a clinician adds."""
+    import random
+
+    from django.http import QueryDict
+
+    from aml_salvage.forms import WorkupForm, form_data_from_workup  # needs django.setup()
+
+    def valid(data: dict) -> bool:
+        query = QueryDict(mutable=True)
+        for key, value in data.items():
+            query.setlist(key, value if isinstance(value, list) else [value])
+        return WorkupForm(query).parse_workup() is not None
+
     rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        status = rng.choice(["primary_refractory", "relapse", "relapse", "mrd_relapse"])
-        pif, mrd = status == "primary_refractory", status == "mrd_relapse"
-        prior_hct = rng.random() < 0.25
-        ven = rng.random() < 0.3
-        out.append({
-            "patient": {"age_years": rng.randint(18, 90), "sex": rng.choice(["female", "male"]),
-                        "height_cm": round(rng.uniform(145, 200), 1), "weight_kg": round(rng.uniform(40, 140), 1),
-                        "ecog": rng.randint(0, 3),
-                        "creatinine": rng.choice([None, {"value": round(rng.uniform(40, 300)), "unit": "umol/L"},
-                                                  {"value": round(rng.uniform(0.5, 3.5), 2), "unit": "mg/dL"}])},
-            "fit_for_intensive_chemo": rng.random() < 0.6,
-            "active_infection": rng.random() < 0.15,
-            "goals_of_care": rng.choice(["curative", "curative", "disease_control", "comfort"]),
-            "disease": {"status": status, "relapse_number": None if pif else rng.randint(1, 3),
-                        "cr1_duration_months": None if pif else round(rng.uniform(1, 48), 1),
-                        "prior_allo_hct": prior_hct,
-                        "months_since_hct": round(rng.uniform(1, 36), 1) if prior_hct else None,
-                        "marrow_blasts_pct": rng.uniform(0, 4) if mrd else rng.uniform(5, 95),
-                        "circulating_blasts": False if mrd else rng.random() < 0.6,
-                        "extramedullary": False if mrd else rng.random() < 0.1,
-                        "wbc_10e9_per_l": round(rng.uniform(0.5, 80), 1),
-                        "needs_urgent_cytoreduction": rng.random() < 0.1,
-                        "intensive_induction_cycles": rng.randint(2, 3) if pif else rng.randint(0, 2)},
-            "genetics": {"retested_at_relapse": rng.random() < 0.8,
-                         **{k: rng.random() < 0.15 for k in ("flt3_itd", "flt3_tkd", "idh1", "idh2", "npm1",
-                                                              "kmt2a_rearranged", "tp53")},
-                         "cd33_positive": rng.choice([None, True, False]),
-                         "eln2022_risk": rng.choice([None, "favorable", "intermediate", "adverse"]),
-                         "diagnosis_cytogenetics": rng.choice([None, "inv16_t16_16", "t8_21", "other"]),
-                         "other_mutations": rng.sample(["WT1", "FBXW7", "DNMT3A", "ASXL1", "RUNX1"],
-                                                     rng.randint(0, 2))},
-            "prior_therapy": {"intensive_chemo": True if pif else rng.random() < 0.7, "hma": rng.random() < 0.3,
-                              "venetoclax": ven, "venetoclax_failure": ven and rng.random() < 0.5,
-                              **{k: rng.random() < 0.1 for k in ("gilteritinib", "other_flt3_inhibitor",
-                                                                  "idh_inhibitor", "menin_inhibitor", "gemtuzumab")}},
-            "transplant": {"candidate": rng.choice([True, False, None]), "donor_available": rng.choice([True, None])},
-            "context": {"jurisdiction": rng.choice(["CA", "US"]), "clinical_trial_available": rng.random() < 0.4,
-                        "cyp3a4_inhibitor": rng.choice(["none", "none", "posaconazole", "strong", "moderate", "pgp"])},
-        })
+    cases = [dict(form_data_from_workup(w)) for w in case_workups()]
+    seen: set[tuple] = set()
+    out: list[dict] = []
+    while len(out) < n:
+        data = dict(cases[(len(out) // 25) % len(cases)])
+        for _ in range(25):
+            name = rng.choice([f for f in TYPED_FIELDS if data.get(f) not in (None, "")]
+                              + ["weight_kg", "lvef_pct", "qtcf_ms"])
+            low, high, digits = TYPED_FIELDS[name]
+            value = round(rng.uniform(low, high), digits)
+            data[name] = f"{value:.{digits}f}" if digits else str(int(value))
+            if name == "creatinine_value" and data.get("creatinine_unit") == "mg/dL":
+                data[name] = f"{value / 88.4:.2f}"
+            key = tuple(sorted((k, str(v)) for k, v in data.items()))
+            if key not in seen and valid(data):
+                seen.add(key)
+                out.append(dict(data))
+            if len(out) == n:
+                break
     return out

@@ -25,8 +25,10 @@ wrk.headers["X-CSRFToken"] = os.getenv("BENCH_CSRF")
 wrk.headers["Accept-Encoding"] = "gzip, deflate, br"  -- as a browser sends it
 -- BENCH_BODIES_FILE (optional): one body per line, sent in turn (a clinician typing: a new workup each time)
 local bodies_file = os.getenv("BENCH_BODIES_FILE")
+local bodies, sent = {}, tonumber(os.getenv("BENCH_OFFSET") or "0")
 if bodies_file then
-  local bodies, sent = {}, 0
+  -- Each thread starts at its own place in the list (BENCH_OFFSET moves every run's start), so that no two
+  -- requests of a run send the same workup unless the run outlasts the list.
   for line in io.lines(bodies_file) do
     if #line > 0 then table.insert(bodies, line) end
   end
@@ -45,10 +47,14 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 
 function init(args)
   not_ok = 0
+  if bodies_file then
+    sent = sent + (thread_number - 1) * math.floor(#bodies / 2)  -- two threads: each its half of the list
+  end
 end
 
 function response(status, headers, body)
