@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("workspace/print-draft/", views.print_draft, name="print_draft"),
     path("result/options/<slug:option_id>/", views.option_detail, name="option_detail"),
     path("consults/", views.consult_list, name="consult_list"),
     path("consults/new/", views.consult_create, name="consult_create"),
