@@ -121,7 +121,8 @@ def _text(x: float, y: float, content: str, *, anchor: str = "start", bold: bool
 
 def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
     """Response (as reported, labelled by metric) and median OS per option with a figure; a figure to
-    verify is drawn hatched-outline (dashed, unfilled) and says so."""
+    verify is drawn with a dashed outline, unfilled, and marked '?'. Inline SVG in HTML (no namespace
+    declaration needed: the HTML parser puts <svg> in the SVG namespace)."""
     drawn = [r for r in rows if r.evidence is not None
              and (r.evidence.value_pct is not None or r.evidence.median_os_months is not None)]
     if not drawn:
@@ -130,7 +131,7 @@ def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
     axis = max(OS_STEP, OS_STEP * -(-longest // OS_STEP))
     height = TOP + ROW * len(drawn) + 28
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="glance-chart" width="{WIDTH}pt" height="{height}pt" '
+        f'<svg class="glance-chart" width="{WIDTH}pt" height="{height}pt" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" font-family="DejaVu Sans, sans-serif" '
         f'aria-label="Response as reported and median overall survival per option">',
         _text(0, 10, "Option", bold=True),
