@@ -36,7 +36,8 @@ from .monitoring import MonitoringPlan, monitoring_plan
 from .workup import WorkupSection, workup_sections
 
 __all__ = [
-    "SAME_AS_ABOVE", "ConsultMeta", "Glance", "GlanceRow", "MonitoringPlan", "glance_build", "monitoring_plan", "ConsultView", "DoseLineView", "DoseTable", "OptionView", "Thresholds",
+    "SAME_AS_ABOVE", "ConsultMeta", "Glance", "GlanceRow", "MonitoringPlan", "glance_build",
+    "monitoring_plan", "ConsultView", "DoseLineView", "DoseTable", "OptionView", "Thresholds",
     "TierGroup", "WorkupSection", "consult_view", "crcl_text", "dose_not_assessed", "dose_patient",
     "dose_per_unit", "dose_table", "evidence_n", "evidence_os", "evidence_response", "labels", "number",
     "ref_numbers_text", "references_cited", "regimens_by_kind", "result_parameters", "rounding_statements",

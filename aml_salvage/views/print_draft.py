@@ -22,7 +22,8 @@ MSG_DRAFT_INVALID = "The draft cannot be printed until the workup is complete an
 def _problems(form: WorkupForm, extra: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
     """(field label, message) for every problem, in the form's order."""
     beside, _pending = form.error_placement(defer_blank=False)
-    rows = [(str(form.fields[name].label or name), message) for name, messages in beside.items() for message in messages]
+    rows = [(str(form.fields[name].label or name), message)
+            for name, messages in beside.items() for message in messages]
     rows += [("Workup", str(message)) for message in form.non_field_errors()]
     for name, messages in (extra or {}).items():
         rows += [(name.replace("_", " ").capitalize(), message) for message in messages]

@@ -13,7 +13,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pdfplumber  # noqa: E402
 
-from tests.browser.test_workspace_browser import (  # noqa: E402, F401  (fixtures: browser, page, clinician)
+# browser, page and clinician are fixtures: imported so pytest finds them here.
+from tests.browser.test_workspace_browser import (  # noqa: E402, F401
     ARTIFACTS,
     DT20_PATIENT_1,
     axe_serious,
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.browser
 DRAFT = "DRAFT — not saved, not for the chart"
 
 
-def test_print_draft_opens_the_watermarked_decision_sheet(page, clinician, live_server):
+def test_print_draft_opens_the_watermarked_decision_sheet(page, clinician, live_server):  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     sign_in(page, "alice")
     fill_workup(page, DT20_PATIENT_1)

@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from aml_salvage import pdf, services
 from aml_salvage.presentation import dose_table
+from tests.factories import load_case
 from tests.web.conftest import post_data, saved_consult
 from tests.web.test_pdf import CASES, FLT3, _case_path, _meta, _summary, flat
-from tests.factories import load_case
 
 MM = 72 / 25.4
 # Page furniture (running header and footer) sits in the margins: 17 mm at the top, 13 mm at the bottom
