@@ -282,6 +282,7 @@ class Sheet:
     monitoring: object  # presentation.MonitoringPlan
     monitoring_rows: list[tuple[str, object, str]]  # (category label on its first row, item, sources in words)
     actions: list  # the result's high-priority actions
+    monitoring_kb_version: str  # the knowledge base the plan comes from (the loaded one)
 
 
 def _sheet(result: ConsultResult, meta: ConsultMeta) -> Sheet:
@@ -295,7 +296,8 @@ def _sheet(result: ConsultResult, meta: ConsultMeta) -> Sheet:
             cited = "; ".join(kb.references[s].short if s in kb.references else s for s in item.source)
             rows.append((group.label if i == 0 else "", item, cited))
     return Sheet(option=option, chosen=chosen is not None, doses=dose_table(option), monitoring=plan,
-                 monitoring_rows=rows, actions=[a for a in result.actions if a.priority == "high"])
+                 monitoring_rows=rows, actions=[a for a in result.actions if a.priority == "high"],
+                 monitoring_kb_version=kb.version)
 
 
 # --- Rendering -----------------------------------------------------------------------------------

@@ -233,5 +233,12 @@ def test_html_of_a_draft_is_the_same_sheet(settings):
     assert DRAFT in html and "decision sheet" in html
 
 
-def test_meta_of_the_test_summaries_is_the_one_used_here():
-    assert _meta  # the shared persona: Dr. Ada Hematologist, MRN 0012345, 2026-03-02 14:30 UTC
+def test_a_consult_computed_with_an_earlier_knowledge_base_says_where_its_monitoring_plan_comes_from():
+    workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
+    result = services.consult_evaluate(workup=workup)
+    current = result.kb_version
+    saved = result.model_copy(update={"kb_version": "2025.1.1"})
+    html = pdf.render_consult_html(result=saved, workup=workup, meta=_meta(workup))
+    assert f"From knowledge base {current}</b> (the current one); this consult was computed with 2025.1.1." in html
+    fresh = pdf.render_consult_html(result=result, workup=workup, meta=_meta(workup))
+    assert "From knowledge base" not in fresh
