@@ -79,8 +79,9 @@ bench-deps:
 	@command -v wrk >/dev/null || { echo "Installing Debian package: wrk"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
-## createuser: create a clinician account in a care team (prompts for the password; there is no default
-## password). `make createuser ARGS=--staff` adds read-only admin access.
+## createuser: create a clinician account in a care team (prompts for the username, team, first and last
+## name — printed on consults — and the password; there is no default password). `make createuser
+## ARGS=--staff` adds read-only admin access; names by flag: ARGS='--first-name Ada --last-name Lovelace'.
 createuser: $(STAMP)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) create_clinician $(ARGS)

@@ -12,6 +12,7 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from pydantic import ValidationError as SchemaError
 
 from . import services, storage
@@ -50,6 +52,11 @@ MSG_KB_CHANGED = (
     "the knowledge base was updated after the result you chose from was computed: review the updated result, "
     "then save again"
 )
+
+# Draft prints belong to no saved consult, so they cannot be audit events (each event names its consult):
+# they are logged here instead — who printed, when, and whether an identifier was on it; never the identifier.
+draft_log = logging.getLogger("aml_salvage.audit.draft")
+MSG_DRAFT_PRINTED = "draft printed by user {user} (patient identifier on it: {identified})"
 
 
 class ConsultInvalid(Exception):
@@ -248,10 +255,18 @@ def consult_facts(*, consult: Consult) -> ConsultFacts:
     )
 
 
+def consult_superseded_by(*, consult: Consult, user) -> Consult | None:
+    """The latest revision of this consult that the user may see, or None: a consult with a revision is
+    superseded (its page and every printed page say so)."""
+    return (consult_visible_to(user=user).filter(revision_of=consult).defer("workup", "result_zstd")
+            .order_by("-created_at", "-id").first())
+
+
 def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     """The printable summary of a saved consult: PDF bytes, or with ``as_html`` the UTF-8 HTML it is
     made from (for checking in a browser). Each print is recorded as 'printed' for ``user``, once the
-    document exists. The caller has checked that ``user`` may see the consult.
+    document exists. The caller has checked that ``user`` may see the consult. A consult with a later
+    revision prints 'SUPERSEDED by consult #N on <date>' on every page; the printed time is now.
 
     Both are rendered on every print, on the server that answers, from the stored consult: nothing is kept
     between requests, so several app servers (and servers with different knowledge bases) cannot serve a
@@ -266,9 +281,42 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
 
     workup = services.workup_parse(data=consult.workup)
     facts = asdict(consult_facts(consult=consult))
+    later = consult_superseded_by(consult=consult, user=user)
+    if later is not None:
+        facts.update(superseded_by=later.pk,
+                     superseded_on=timezone.localtime(later.created_at).isoformat(timespec="minutes"))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
     html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta,
                                    parameters=consult_parameters(consult=consult))
     document = html.encode() if as_html else pdf.render_consult_pdf(html=html)
     audit_record(consult=consult, user=user, action="printed")
+    return document
+
+
+def consult_print_draft(*, user, workup: Workup, result: ConsultResult, patient_identifier: str = "",
+                        chosen_option_id: str = "", override_reason: str = "", notes: str = "") -> bytes:
+    """The decision sheet of a workup not saved yet (the workspace's "Print draft"): the same PDF as a saved
+    consult's, watermarked "DRAFT — not saved, not for the chart" on every page, with the identifier, the
+    clinician and the time. A chosen option that is not one of the result's is ignored (the sheet then leaves
+    the choice to write in). Raises ConsultInvalid for a malformed identifier. Logged (draft_log)."""
+    from . import pdf
+
+    patient_identifier = (patient_identifier or "").strip()
+    if len(patient_identifier) > PATIENT_IDENTIFIER_MAX:
+        raise ConsultInvalid({"patient_identifier": [MSG_IDENTIFIER_TOO_LONG]})
+    if patient_identifier:
+        try:
+            patient_identifier_validator(patient_identifier)
+        except ValidationError as exc:
+            raise ConsultInvalid({"patient_identifier": list(exc.messages)}) from None
+    chosen = next((o for o in result.options if o.id == chosen_option_id), None)
+    meta = pdf.consult_meta_build(
+        workup=workup, draft=True, patient_identifier=patient_identifier or None,
+        clinician=user.get_full_name() or user.get_username(),
+        chosen_option_id=chosen.id if chosen else None, chosen_option_name=chosen.name if chosen else None,
+        chosen_option_tier=chosen.tier if chosen else None,
+        override_reason=(override_reason or "").strip() or None, notes=(notes or "").strip() or None,
+    )
+    document = pdf.render_consult_pdf(html=pdf.render_consult_html(result=result, workup=workup, meta=meta))
+    draft_log.info(MSG_DRAFT_PRINTED.format(user=user.get_username(), identified="yes" if patient_identifier else "no"))
     return document

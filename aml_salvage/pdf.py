@@ -37,6 +37,7 @@ from .presentation import (
     consult_view,
     dose_table,
     labels,
+    monitoring_plan,
     references_cited,
     result_parameters,
     rounding_statements,
@@ -266,6 +267,40 @@ def print_css() -> str:
     return _print_css(path, path.stat().st_mtime)
 
 
+# --- The decision sheet (page 1) ----------------------------------------------------------------------
+
+SIGNATURE_ROLES = ("Prescriber", "Second clinician (independent check)", "Pharmacist (independent check)")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What page 1 shows: the chosen option (or, with none chosen yet, the rules' first option, said so),
+    its complete dose table, its warnings and its monitoring plan from the knowledge base."""
+
+    option: OptionResult
+    chosen: bool
+    doses: DoseTable | None
+    monitoring: object  # presentation.MonitoringPlan
+    monitoring_rows: list[tuple[str, object, str]]  # (category label on its first row, item, sources in words)
+    actions: list  # the result's high-priority actions
+    monitoring_kb_version: str  # the knowledge base the plan comes from (the loaded one)
+
+
+def _sheet(result: ConsultResult, meta: ConsultMeta) -> Sheet:
+    chosen = next((o for o in result.options if o.id == meta.chosen_option_id), None)
+    option = chosen or result.options[0]  # the options are ranked: the first is the rules' first choice
+    kb = services.knowledge_get()
+    plan = monitoring_plan(option_id=option.id, kb=kb)
+    rows = []
+    for group in plan.groups:
+        for i, item in enumerate(group.items):
+            cited = "; ".join(kb.references[s].short if s in kb.references else s for s in item.source)
+            rows.append((group.label if i == 0 else "", item, cited))
+    return Sheet(option=option, chosen=chosen is not None, doses=dose_table(option), monitoring=plan,
+                 monitoring_rows=rows, actions=[a for a in result.actions if a.priority == "high"],
+                 monitoring_kb_version=kb.version)
+
+
 # --- Rendering -----------------------------------------------------------------------------------
 
 def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultMeta,
@@ -277,9 +312,13 @@ def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultM
     view = consult_view(result=result, parameters=parameters, workup=workup)
     tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id)
     context = {
-        **view_context(view),
+        **view_context(view, chosen_id=meta.chosen_option_id),
         "meta": meta,
+        "sheet": _sheet(result, meta),
+        "signature_roles": SIGNATURE_ROLES,
         "generated_display": _local_datetime(meta.generated_at),
+        "printed_display": _local_datetime(meta.printed_at or meta.generated_at),
+        "superseded_display": _local_datetime(meta.superseded_on) if meta.superseded_on else "",
         "chosen_tier_label": labels.TIER.get(meta.chosen_option_tier or "", meta.chosen_option_tier),
         "workup_sections": _paper_workup(view),
         "printed_tiers": tiers,
@@ -329,12 +368,14 @@ def render_consult_pdf(*, html: str, base_url: str | None = None) -> bytes:
 
 
 def consult_meta_build(*, workup: Workup, generated_at: datetime | None = None, **fields) -> ConsultMeta:
-    """Meta for a summary printed outside a saved consult (the command line): institution from
-    settings, age and sex from the workup, the time now in the institution's zone."""
-    moment = timezone.localtime(generated_at or timezone.now())
+    """Meta for a printed consult: institution from settings, age and sex from the workup, the consult's
+    time (generated_at, default now) and the print time (now), in the institution's zone."""
+    now = timezone.localtime(timezone.now())
+    moment = timezone.localtime(generated_at) if generated_at else now
     return ConsultMeta(
         institution=settings.AML_SALVAGE_INSTITUTION,
         generated_at=moment.isoformat(timespec="minutes"),
+        printed_at=now.isoformat(timespec="minutes"),
         age_years=workup.patient.age_years,
         sex=workup.patient.sex,
         **fields,

@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("workspace/print-draft/", views.print_draft, name="print_draft"),
     path("result/options/<slug:option_id>/", views.option_detail, name="option_detail"),
     path("consults/", views.consult_list, name="consult_list"),
     path("consults/new/", views.consult_create, name="consult_create"),

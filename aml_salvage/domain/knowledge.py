@@ -9,6 +9,7 @@ Layout of ``fixtures/knowledge/``::
     meta.yaml            version and date of the knowledge base
     references.yaml      list[Reference]
     warnings.yaml        list[WarningRecord]
+    monitoring.yaml      list[MonitoringRecord] (the decision sheet's monitoring plan, by drug or regimen)
     rules.yaml           list[RuleRecord]  (the words and sources of each rule id)
     parameters.yaml      Parameters        (thresholds, EPI table, rounding, interaction tables)
     codes.yaml           Codes             (LOINC / RxNorm / SNOMED CT codes for the FHIR export, with sources)
@@ -244,6 +245,29 @@ class WarningRecord(_Record):
     text: str = Field(min_length=10)
     source: list[str] = Field(min_length=1, description="reference ids")
     severity: Literal["boxed", "major", "monitor"] = "major"
+
+
+MONITORING_CATEGORIES: tuple[str, ...] = (
+    "tls_labs", "ecg_qtc", "differentiation_syndrome", "marrow_assessment", "organ_labs",
+)
+
+
+class MonitoringRecord(_Record):
+    """One item of the monitoring plan printed with the chosen option, as its source states it."""
+
+    id: str = Field(pattern=SLUG)
+    category: Literal["tls_labs", "ecg_qtc", "differentiation_syndrome", "marrow_assessment", "organ_labs"]
+    drugs: list[str] = Field(default_factory=list, description="generic names: every regimen giving one")
+    regimens: list[str] = Field(default_factory=list, description="regimen ids (for regimens without schedules)")
+    text: str = Field(min_length=10)
+    source: list[str] = Field(min_length=1, description="reference ids")
+    schedule_stated: bool = Field(default=True, description="false: the source gives no timing or number")
+
+    @model_validator(mode="after")
+    def _applies(self) -> MonitoringRecord:
+        if not self.drugs and not self.regimens:
+            raise ValueError("a monitoring item names the drugs or regimens it applies to")
+        return self
 
 
 class RuleRecord(_Record):
@@ -544,6 +568,7 @@ class KnowledgeBase(_Record):
     parameters: Parameters
     regimens: dict[str, Regimen]
     codes: Codes
+    monitoring: dict[str, MonitoringRecord] = Field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -579,6 +604,11 @@ class KnowledgeBase(_Record):
             need_ref(f"warnings/{wid}.source", w.source)
         for rid, r in self.rules.items():
             need_ref(f"rules/{rid}.source", r.source)
+        for mid, m in self.monitoring.items():
+            need_ref(f"monitoring/{mid}.source", m.source)
+            for rid in m.regimens:
+                if rid not in self.regimens:
+                    problems.append(f"monitoring/{mid}.regimens: unknown regimen '{rid}'")
         for row in self.parameters.venetoclax_inhibitors:
             need_ref(f"parameters.venetoclax_inhibitors.{row.inhibitor}.source", row.source)
         need_ref("parameters.crcl_weight.source", self.parameters.crcl_weight.source)
@@ -677,6 +707,10 @@ def knowledge_load(directory: Path) -> KnowledgeBase:
         "parameters": _read_yaml(directory / "parameters.yaml", problems),
         "codes": _read_yaml(directory / "codes.yaml", problems),
         "regimens": {},
+        # Optional: a knowledge base without it prints "no monitoring item" for every category.
+        "monitoring": _keyed(_read_yaml(directory / "monitoring.yaml", problems) or [], "monitoring item",
+                             directory / "monitoring.yaml", problems)
+        if (directory / "monitoring.yaml").exists() else {},
     }
     reg_dir = directory / "regimens"
     for path in sorted(reg_dir.glob("*.yaml")) if reg_dir.is_dir() else []:
@@ -692,7 +726,7 @@ def knowledge_load(directory: Path) -> KnowledgeBase:
         except ValidationError as exc:
             problems.extend(_format_validation(exc, key))
     for key, model in (("references", Reference), ("warnings", WarningRecord), ("rules", RuleRecord),
-                       ("regimens", Regimen)):
+                       ("regimens", Regimen), ("monitoring", MonitoringRecord)):
         for record_id, record in raw[key].items():
             try:
                 model.model_validate(record)

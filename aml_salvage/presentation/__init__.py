@@ -19,6 +19,7 @@ from .formatting import (
     ref_numbers_text,
     unit_label,
 )
+from .glance import Glance, GlanceRow, glance_build
 from .library import regimens_by_kind
 from .model import (
     ConsultMeta,
@@ -31,10 +32,12 @@ from .model import (
     result_parameters,
     view_context,
 )
+from .monitoring import MonitoringPlan, monitoring_plan
 from .workup import WorkupSection, workup_sections
 
 __all__ = [
-    "SAME_AS_ABOVE", "ConsultMeta", "ConsultView", "DoseLineView", "DoseTable", "OptionView", "Thresholds",
+    "SAME_AS_ABOVE", "ConsultMeta", "Glance", "GlanceRow", "MonitoringPlan", "glance_build",
+    "monitoring_plan", "ConsultView", "DoseLineView", "DoseTable", "OptionView", "Thresholds",
     "TierGroup", "WorkupSection", "consult_view", "crcl_text", "dose_not_assessed", "dose_patient",
     "dose_per_unit", "dose_table", "evidence_n", "evidence_os", "evidence_response", "labels", "number",
     "ref_numbers_text", "references_cited", "regimens_by_kind", "result_parameters", "rounding_statements",

@@ -97,3 +97,12 @@ YES, NO = "Yes", "No"
 NOT_RECORDED = "not recorded"
 NOT_ENTERED = "not entered"  # an optional input of contract v2 left empty
 AWAITED = "result awaited"
+
+# --- the monitoring plan (knowledge base monitoring.yaml) ----------------------------------------------
+MONITORING_CATEGORY = {
+    "tls_labs": "Tumour lysis laboratory schedule",
+    "ecg_qtc": "ECG / QTc schedule",
+    "differentiation_syndrome": "Differentiation syndrome: signs and action",
+    "marrow_assessment": "Marrow assessment timing",
+    "organ_labs": "Organ function laboratory schedule",
+}

@@ -11,6 +11,7 @@ from ..domain.result import TIERS, ConsultResult, OptionResult, ReferenceOut
 from ..domain.workup import Workup
 from . import labels
 from .doses import DoseTable, dose_table
+from .glance import glance_build
 from .workup import WorkupSection, workup_sections
 
 
@@ -31,6 +32,10 @@ class ConsultMeta:
     chosen_option_tier: str | None = None
     override_reason: str | None = None  # why a non-preferred option was chosen
     notes: str | None = None
+    printed_at: str | None = None  # ISO 8601: when this copy was printed (generated_at is the consult's time)
+    draft: bool = False  # printed from the workspace, not saved
+    superseded_by: int | None = None  # a later consult revises this one
+    superseded_on: str | None = None  # ISO 8601 date and time of that revision
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,9 @@ def consult_view(*, result: ConsultResult, parameters: Parameters | None,
     )
 
 
-def view_context(view: ConsultView) -> dict:
-    """The model as a template context: the view itself, and the names the shared components read."""
+def view_context(view: ConsultView, *, chosen_id: str | None = None) -> dict:
+    """The model as a template context: the view itself, and the names the shared components read
+    (chosen_id marks the chosen option in the at-a-glance comparison)."""
     return {
         "view": view,
         "result": view.result,
@@ -155,4 +161,5 @@ def view_context(view: ConsultView) -> dict:
         "thresholds": view.thresholds,
         "reference_numbers": view.reference_numbers,
         "references": view.references,
+        "glance": glance_build(view.result.options, chosen_id=chosen_id),
     }

@@ -202,7 +202,7 @@ AML_SALVAGE_KNOWLEDGE_CACHE_DIR = Path(
     env_str("AML_SALVAGE_KNOWLEDGE_CACHE_DIR", str(BASE_DIR / ".cache" / "knowledge")))
 # Institutional BSA cap in m² (None: no cap, ASCO guidance). Printed on every dose when applied.
 AML_SALVAGE_BSA_CAP_M2 = env_float("AML_SALVAGE_BSA_CAP_M2", None)
-AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "AML Salvage — institution not configured")
+AML_SALVAGE_INSTITUTION = env_str("AML_SALVAGE_INSTITUTION", "")  # printed once; omitted when unset
 AML_SALVAGE_PAPER_SIZE = env_str("AML_SALVAGE_PAPER_SIZE", "letter")
 # The jurisdiction a new workup starts with (drug availability); the clinician can change it per consult.
 AML_SALVAGE_DEFAULT_JURISDICTION = env_str("AML_SALVAGE_DEFAULT_JURISDICTION", "CA")

@@ -112,11 +112,13 @@ def consult_detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = consults.consult_result(consult=consult)
     view = consult_view(result=result, parameters=consults.consult_parameters(consult=consult),
                         workup=services.workup_parse(data=consult.workup))
-    context = view_context(view)
+    context = view_context(view, chosen_id=consult.chosen_option_id)
     context.update({
         "consult": consult,
         "meta": consults.consult_facts(consult=consult),
         "chosen": next((o for o in result.options if o.id == consult.chosen_option_id), None),
+        "chosen_view": view.option(consult.chosen_option_id),
+        "superseded_by": consults.consult_superseded_by(consult=consult, user=request.user),
         "revisions": consults.consult_visible_to(user=request.user).filter(revision_of=consult)
         .defer("workup", "result_zstd").order_by("created_at"),
         "current_kb_version": services.knowledge_get().version,

@@ -83,12 +83,22 @@ def test_mismatch_then_good_password(typed):
     assert User.objects.get(username="dave").check_password(GOOD)
 
 
-def test_prompts_for_username_and_team(typed, monkeypatch):
-    answers = iter(["erin", "Leukemia B"])
-    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+def test_prompts_for_username_team_and_names(typed, monkeypatch):
+    answers = iter(["erin", "Leukemia B", "Erin", "Okafor"])
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or next(answers))
     typed(GOOD, GOOD)
     call_command("create_clinician")
-    assert User.objects.get(username="erin").groups.get().name == "Leukemia B"
+    erin = User.objects.get(username="erin")
+    assert erin.groups.get().name == "Leukemia B"
+    assert erin.get_full_name() == "Erin Okafor"  # what consults and the PDF print as the clinician
+    assert [p.split(" ")[0] for p in prompts] == ["Username:", "Care", "First", "Last"]
+
+
+def test_names_by_flag_are_stored_without_prompting(typed):
+    typed(GOOD, GOOD)
+    call_command("create_clinician", "--username", "fay", "--team", "T", "--first-name", "Fay", "--last-name", "Ng")
+    assert User.objects.get(username="fay").get_full_name() == "Fay Ng"
 
 
 def test_existing_username_is_refused(typed, author):

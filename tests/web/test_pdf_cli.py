@@ -31,7 +31,7 @@ def test_pdf_is_written_and_the_json_still_printed(tmp_path):
     reader = PdfReader(out)
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert out.read_bytes().startswith(b"%PDF-")
-    assert 1 <= len(reader.pages) <= 4  # the page budget of tests/web/test_pdf.py
+    assert 1 <= len(reader.pages) <= 12  # the page bound of tests/web/test_pdf.py
     assert "MRN 42 · 30 y · female" in text and "Dr. Ada Hematologist" in text
     assert f"KB {result['kb_version']}" in text
     assert f"wrote {out}" in stderr.getvalue()

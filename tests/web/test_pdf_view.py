@@ -42,7 +42,7 @@ def test_outsider_gets_404_and_nothing_is_recorded(client_for, outsider, consult
 def test_html_form_for_checking(client_for, author, consult):
     response = client_for(author).get(reverse("consult_pdf", args=[consult.pk]) + "?format=html")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
-    assert b"salvage consult summary" in response.content and b"MRN-1001" in response.content
+    assert b"salvage consult: decision sheet" in response.content and b"MRN-1001" in response.content
 
 
 def test_the_consult_page_links_to_its_pdf(client_for, author, consult):

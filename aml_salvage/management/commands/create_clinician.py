@@ -1,7 +1,11 @@
 """Create a clinician account in a care team. The password is typed at a prompt, never passed or defaulted.
 
-    python manage.py create_clinician                      # prompts for everything
-    python manage.py create_clinician --username alice --team "Leukemia A" [--staff]
+    python manage.py create_clinician                      # prompts for everything, names included
+    python manage.py create_clinician --username alice --team "Leukemia A" --first-name Alice \
+        --last-name Smith [--staff]
+
+The first and last name are printed on every consult and its PDF (the signing clinician); without them
+the username is shown instead. Run without --username, the command asks for them too.
 
 --staff also gives read-only access to the admin (saved consults, knowledge base), and lets staff lift a
 colleague's sign-in pause (admin › Access attempts). The password must pass
@@ -52,11 +56,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", help="sign-in name (prompted if omitted)")
         parser.add_argument("--team", help="care team (a group; created if new; prompted if omitted)")
-        parser.add_argument("--first-name", default="", help="shown on consults and PDFs")
-        parser.add_argument("--last-name", default="")
+        parser.add_argument("--first-name", help="shown on consults and PDFs (prompted when --username is omitted)")
+        parser.add_argument("--last-name", help="shown on consults and PDFs (prompted when --username is omitted)")
         parser.add_argument("--email", default="")
         parser.add_argument("--staff", action="store_true",
                             help="read-only admin access to saved consults and the knowledge base")
+
+    def _ask_optional(self, label: str) -> str:
+        try:
+            return input(f"{label}: ").strip()
+        except EOFError:
+            return ""
 
     def _ask(self, label: str) -> str:
         try:
@@ -88,12 +98,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
+        interactive = options["username"] is None
         username = username_checked((options["username"] or self._ask("Username")).strip())
         team_name = (options["team"] or self._ask("Care team")).strip()
         if not team_name:
             raise CommandError("a care team is required: consults are shared within a team")
 
-        user = User(username=username, first_name=options["first_name"], last_name=options["last_name"],
+        first_name, last_name = options["first_name"], options["last_name"]
+        if first_name is None and interactive:
+            first_name = self._ask_optional("First name (printed on consults)")
+        if last_name is None and interactive:
+            last_name = self._ask_optional("Last name (printed on consults)")
+        first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+        if not (first_name or last_name):
+            self.stderr.write(f"No first or last name: consults and PDFs will show the username {username!r}.")
+        user = User(username=username, first_name=first_name, last_name=last_name,
                     email=options["email"], is_staff=options["staff"])
         password = self._password(user)
         with transaction.atomic():

@@ -1,0 +1,48 @@
+"""The saved consult page opens with the chosen option and its doses, and says at the top when a revision
+superseded it; the saved page and the live result carry every option at a glance (table and chart)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from aml_salvage import services
+from aml_salvage.presentation import dose_table
+from tests.factories import YOUNG_FIT
+from tests.web.conftest import post_data, saved_consult
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_the_saved_page_shows_the_chosen_alternative_and_its_doses_before_the_result(client_for, author):
+    consult = saved_consult(author, chosen_option_id="aza-ven", override_reason="Declines intensive therapy.")
+    page = client_for(author).get(reverse("consult_detail", args=[consult.pk])).content.decode()
+    first = page.index('class="chosen-first"')
+    assert first < page.index('id="result-panel"')
+    chosen = page[first:page.index('id="result-panel"')]
+    assert "Azacitidine + venetoclax" in chosen and "override reason: Declines intensive therapy." in chosen
+    result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
+    aza_ven = next(o for o in result.options if o.id == "aza-ven")
+    for row in dose_table(aza_ven).lines:
+        assert row.patient_dose in chosen, row.patient_dose
+    assert "superseded-banner" not in page
+
+
+def test_the_saved_page_and_the_live_result_carry_every_option_at_a_glance(client_for, author):
+    client = client_for(author)
+    consult = saved_consult(author)
+    for body in (client.get(reverse("consult_detail", args=[consult.pk])).content.decode(),
+                 client.post(reverse("workspace"), post_data(), **HX).content.decode()):
+        assert body.count("data-glance-option=") == 28
+        assert '<svg class="glance-chart"' in body and "Metrics as reported:" in body
+    saved = client.get(reverse("consult_detail", args=[consult.pk])).content.decode()
+    assert f'data-glance-option="{consult.chosen_option_id}"' in saved
+    assert 'glance-row tier-preferred chosen"' in saved  # the chosen option is marked in the comparison
+
+
+def test_the_live_result_prints_with_a_draft_header_naming_the_clinician(client_for, author):
+    body = client_for(author).post(reverse("workspace"), post_data(patient_identifier="MRN-9"), **HX).content.decode()
+    header = body[body.index('class="print-header"'):body.index('aria-labelledby="h-assessment"')]
+    assert "DRAFT — not saved, not for the chart" in header and "MRN-9" in header
+    assert author.get_full_name() in header or author.get_username() in header

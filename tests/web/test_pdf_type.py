@@ -1,0 +1,244 @@
+"""The printed consult a hematologist signs, measured with a PDF library (pdfplumber): type sizes, what page 1
+carries, the at-a-glance table and its vector chart, and the superseded and draft markings on every page.
+
+Renders come from tests/web/test_pdf.py's per-session cache where they are the same documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from io import BytesIO
+
+import pdfplumber
+import pytest
+from django.urls import reverse
+
+from aml_salvage import pdf, services
+from aml_salvage.presentation import dose_table
+from tests.factories import load_case
+from tests.web.conftest import post_data, saved_consult
+from tests.web.test_pdf import CASES, FLT3, _case_path, _meta, _summary, flat
+
+MM = 72 / 25.4
+# Page furniture (running header and footer) sits in the margins: 17 mm at the top, 13 mm at the bottom
+# (print/base.html). Body characters are the ones between them.
+TOP_MARGIN, BOTTOM_MARGIN = 17 * MM, 13 * MM
+BODY_MIN, DOSE_MIN, ANY_MIN = 10.0, 11.0, 8.0
+TOLERANCE = 0.05  # PDF font sizes are floats
+SUPERSEDED = "SUPERSEDED by consult #31 on 2026-03-05 10:15 EST"
+DRAFT = "DRAFT — not saved, not for the chart"
+
+
+def _pages(document: bytes) -> list[pdfplumber.page.Page]:
+    return pdfplumber.open(BytesIO(document)).pages
+
+
+def _body_chars(page) -> list[dict]:
+    return [c for c in page.chars if c["top"] > TOP_MARGIN and c["bottom"] < page.height - BOTTOM_MARGIN
+            and c["text"].strip()]
+
+
+def _text(page) -> str:
+    return flat(page.extract_text() or "")
+
+
+@functools.cache
+def _mec_chosen():
+    """DT20 Patient 1 (FLT3-ITD) with MEC chosen: an alternative, not the first preferred option."""
+    return _summary(FLT3, chosen_option_id="mec", chosen_option_name="MEC", chosen_option_tier="alternative",
+                    override_reason="Gilteritinib not funded for this patient; MEC as a bridge to transplant.",
+                    consult_id=17)
+
+
+def _sheet_pages(pages) -> range:
+    """Pages of the decision sheet: up to the page with the signature blocks."""
+    last = next(i for i, p in enumerate(pages) if "Pharmacist" in _text(p))
+    return range(0, last + 1)
+
+
+# --- Type sizes -----------------------------------------------------------------------------------------
+
+def test_page_one_body_is_at_least_10_pt_and_the_patients_doses_11_pt_bold():
+    s = _mec_chosen()
+    page = _pages(s.pdf)[0]
+    small = {(c["text"], round(c["size"], 2)) for c in _body_chars(page) if c["size"] < BODY_MIN - TOLERANCE}
+    assert not small, f"page 1 body characters under {BODY_MIN} pt: {sorted(small)[:10]}"
+    mec = next(o for o in s.result.options if o.id == "mec")
+    words = page.extract_words(extra_attrs=["size", "fontname"], keep_blank_chars=False)
+    for row in dose_table(mec).lines:
+        figure = row.patient_dose.split(" ")[0]  # '22' of '22 mg (exact 21.6 mg)'
+        sized = [w for w in words if w["text"] == figure]
+        assert sized, f"{row.patient_dose}: not on page 1"
+        assert any(w["size"] >= DOSE_MIN - TOLERANCE and "Bold" in w["fontname"] for w in sized), (
+            f"{row.patient_dose}: {[(w['size'], w['fontname']) for w in sized]}")
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_no_character_anywhere_is_under_8_pt(path):
+    for number, page in enumerate(_pages(_summary(path.stem).pdf), start=1):
+        small = sorted({(c["text"], round(c["size"], 2)) for c in page.chars if c["size"] < ANY_MIN - TOLERANCE})
+        assert not small, f"page {number}: {small[:10]}"
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_the_decision_sheet_body_is_at_least_10_pt_on_every_page_it_takes(path):
+    pages = _pages(_summary(path.stem).pdf)
+    for i in _sheet_pages(pages):
+        small = {c["text"] for c in _body_chars(pages[i]) if c["size"] < BODY_MIN - TOLERANCE}
+        assert not small, f"sheet page {i + 1}: {sorted(small)[:10]}"
+
+
+# --- Page 1: the chosen option first ---------------------------------------------------------------------
+
+def test_a_chosen_alternative_prints_its_dose_table_on_page_1_not_the_preferred_options():
+    s = _mec_chosen()
+    first = _text(_pages(s.pdf)[0])
+    assert s.result.options[0].id == "gilteritinib"  # the first preferred option is not the one chosen
+    assert "Chosen option ALTERNATIVE MEC" in first
+    assert "Override reason (not the preferred option): Gilteritinib not funded" in first
+    mec = next(o for o in s.result.options if o.id == "mec")
+    for row in dose_table(mec).lines:  # the first line of each row: drug, regimen dose, the patient's dose
+        assert flat(f"{row.line.drug} {row.regimen_dose} {row.patient_dose.split(' (')[0]}") in first, row
+    assert "Basis Height 165 cm, weight 60 kg, BSA 1.66 m² (Mosteller); CrCl 86 mL/min" in first
+    assert "gilteritinib 120 mg" not in first  # the preferred option's doses are not on the sheet
+
+
+def test_the_sheet_carries_clinician_identifier_times_kb_label_box_and_three_signature_blocks():
+    s = _mec_chosen()
+    pages = _pages(s.pdf)
+    first = _text(pages[0])
+    for expected in ("Patient identifier MRN 0012345 · 30 y · female", "Clinician Dr. Ada Hematologist",
+                     "Consult #17 · saved 2026-03-02 09:30 EST", f"Knowledge base {s.result.kb_version}",
+                     "Hospital patient label"):
+        assert expected in first, expected
+    assert re.search(r"Printed \d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T", first)
+    sheet = " ".join(_text(pages[i]) for i in _sheet_pages(pages))
+    for role in ("Prescriber", "Second clinician", "Pharmacist"):  # the three blocks side by side
+        assert role in sheet
+    assert sheet.count("Printed name") == 3 and sheet.count("Signature") == 3 and sheet.count("Date / time") == 3
+
+
+def test_the_monitoring_plan_is_cited_and_says_what_the_knowledge_base_does_not_state():
+    s = _summary(FLT3)  # gilteritinib on the sheet
+    pages = _pages(s.pdf)
+    sheet = " ".join(_text(pages[i]) for i in _sheet_pages(pages))
+    assert ("ECG / QTc schedule ECG at baseline, on cycle 1 day 8 and day 15, and before the start of each of "
+            "the next two cycles.") in sheet
+    assert "[Gilteritinib (Xospata) prescribing information]" in sheet
+    assert "Not in the knowledge base for this option (follow the label and the institution's protocol): " \
+           "Tumour lysis laboratory schedule; Marrow assessment timing." in sheet
+
+
+# --- Every option at a glance -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_the_page_after_the_sheet_lists_every_option_and_a_vector_chart_follows(path):
+    s = _summary(path.stem)
+    pages = _pages(s.pdf)
+    glance = _sheet_pages(pages)[-1] + 1
+    page = pages[glance]
+    assert "Every option at a glance (28 options)" in _text(page)
+    # The option column, read on its own (a name may wrap onto a second line of its row).
+    words = page.extract_words()
+    left = next(w["x0"] for w in words if w["text"] == "Option")
+    right = next(w["x0"] for w in words if w["text"] == "Availability")
+    column = flat(page.crop((left - 1, 0, right - 1, page.height)).extract_text())
+    for option in s.result.options:
+        assert flat(option.name) in column, f"{option.id}: no row on the at-a-glance page"
+    # The chart: on this page or the next (it follows the table), one vector bar or more per option with a
+    # figure, plus a gridline per tick (SVG text is not read back reliably, the drawing is).
+    with_figure = [o for o in s.result.options if any(
+        ev.value_pct is not None or ev.median_os_months is not None for ev in o.evidence)]
+    bars = max(len([r for r in pages[i].rects if r["height"] < 10]) for i in (glance, glance + 1))
+    gridlines = max(len([ln for ln in pages[i].lines if ln["x0"] == ln["x1"]]) for i in (glance, glance + 1))
+    assert bars >= len(with_figure), "one bar at least per option with a figure, drawn as vectors"
+    assert gridlines >= 6, "the axes' gridlines are drawn as vectors"
+    assert not any(p.images for p in pages), "no raster image anywhere: the chart is SVG"
+
+
+# --- Superseded and draft: every page -----------------------------------------------------------------
+
+def test_a_superseded_consult_prints_the_banner_on_every_page():
+    s = _summary(FLT3, consult_id=17, superseded_by=31, superseded_on="2026-03-05T15:15:00+00:00")
+    pages = _pages(s.pdf)
+    assert len(pages) > 3
+    for number, page in enumerate(pages, start=1):
+        assert SUPERSEDED in _text(page), f"page {number}"
+
+
+def test_the_saved_consult_pdf_and_page_say_superseded_once_it_is_revised(client_for, author):
+    original = saved_consult(author, patient_identifier="MRN-2002")
+    later = saved_consult(author, patient_identifier="MRN-2002", revision_of=original)
+    client = client_for(author)
+    response = client.get(reverse("consult_pdf", args=[original.pk]))
+    banner = f"SUPERSEDED by consult #{later.pk} on "
+    pages = _pages(response.content)
+    for number, page in enumerate(pages, start=1):
+        assert banner in _text(page), f"page {number}"
+    page = client.get(reverse("consult_detail", args=[original.pk])).content.decode()
+    assert page.index("superseded-banner") < page.index("<h1")  # at the top
+    assert f"consult #{later.pk}</a>" in page
+    # The revision itself is current: no banner.
+    assert banner not in _text(_pages(client.get(reverse("consult_pdf", args=[later.pk])).content)[0])
+
+
+def test_the_draft_carries_the_watermark_identifier_clinician_and_time_on_every_page(client_for, author):
+    author.first_name, author.last_name = "Alice", "Moreau"
+    author.save()
+    data = post_data(patient_identifier="MRN-3003", chosen_option_id="aza-ven",
+                     override_reason="Declines intensive chemotherapy.")
+    response = client_for(author).post(reverse("print_draft"), data)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "MRN" not in response["Content-Disposition"]
+    pages = _pages(response.content)
+    for number, page in enumerate(pages, start=1):
+        text = _text(page)
+        assert DRAFT in text and "Patient MRN-3003" in text, f"page {number}"
+    first = _text(pages[0])
+    assert "Clinician Alice Moreau" in first and "not saved (draft)" in first
+    assert "Chosen option ALTERNATIVE Azacitidine + venetoclax" in first  # not the rules' first (FLAG-IDA)
+    assert "Override reason (not the preferred option): Declines intensive chemotherapy." in first
+
+
+def test_an_invalid_workup_gets_a_400_naming_the_fields_never_a_500(client_for, author):
+    data = post_data(patient_identifier="MRN-3003")
+    data["age_years"] = "12"
+    data["height_cm"] = ""
+    response = client_for(author).post(reverse("print_draft"), data)
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "Draft not printed" in body and "Age" in body and "Height" in body
+
+
+def test_a_malformed_identifier_on_a_draft_is_named(client_for, author):
+    response = client_for(author).post(reverse("print_draft"), post_data(patient_identifier="Jane Doe"))
+    assert response.status_code == 400 and "Patient identifier" in response.content.decode()
+
+
+def test_the_draft_needs_sign_in_and_a_post(client, client_for, author):
+    assert client.post(reverse("print_draft"), post_data()).status_code == 302
+    assert client_for(author).get(reverse("print_draft")).status_code == 405
+
+
+def test_the_workspace_has_a_print_draft_button_opening_a_new_tab(client_for, author):
+    page = client_for(author).get(reverse("workspace")).content.decode()
+    assert f'formaction="{reverse("print_draft")}" formtarget="_blank">Print draft</button>' in page
+
+
+def test_html_of_a_draft_is_the_same_sheet(settings):
+    workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
+    meta = pdf.consult_meta_build(workup=workup, draft=True, patient_identifier="MRN 1")
+    html = pdf.render_consult_html(result=services.consult_evaluate(workup=workup), workup=workup, meta=meta)
+    assert DRAFT in html and "decision sheet" in html
+
+
+def test_a_consult_computed_with_an_earlier_knowledge_base_says_where_its_monitoring_plan_comes_from():
+    workup = services.workup_parse(data=load_case(_case_path(FLT3))["workup"])
+    result = services.consult_evaluate(workup=workup)
+    current = result.kb_version
+    saved = result.model_copy(update={"kb_version": "2025.1.1"})
+    html = pdf.render_consult_html(result=saved, workup=workup, meta=_meta(workup))
+    assert f"From knowledge base {current}</b> (the current one); this consult was computed with 2025.1.1." in html
+    fresh = pdf.render_consult_html(result=result, workup=workup, meta=_meta(workup))
+    assert "From knowledge base" not in fresh
