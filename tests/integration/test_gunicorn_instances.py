@@ -87,6 +87,12 @@ SETUP = """
     user.groups.add(Group.objects.create(name="Leukemia A"))
     client = Client()
     client.force_login(user)  # a session row in the shared database
+    # Production asks clinicians for a second factor: this session has passed it (django-otp's session key).
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="phone", confirmed=True).persistent_id
+    session.save()
     print(json.dumps({"session": client.cookies["sessionid"].value}))
 """
 
