@@ -200,25 +200,34 @@ def consult_result(*, consult: Consult) -> ConsultResult:
     return ConsultResult.model_validate(consult.result)
 
 
-def consult_parameters(*, consult: Consult) -> Parameters | None:
-    """The knowledge-base parameters the consult's result was computed with (the cut-offs its page names
-    beside the assessment): the loaded knowledge base's when it is the consult's version, else those of the
-    stored knowledge content of that version, so a saved consult reads the same after the knowledge base
-    changes. None when neither is of the consult's version (the cut-offs are then not named)."""
+def consult_knowledge(*, consult: Consult) -> KnowledgeBase | None:
+    """The knowledge base the consult's result was computed with: the loaded one when it is the consult's
+    version, else the stored knowledge content of that version (validated), so that what a saved consult's
+    page and printout take from the knowledge base — the cut-offs named beside the assessment, the monitoring
+    plan of the decision sheet — reads the same after the knowledge base changes. None when neither is of the
+    consult's version (a consult converted by migration 0004 under a later one, or stored by an earlier
+    schema): the page then names no cut-offs and the sheet says which knowledge base its plan comes from."""
     kb = services.knowledge_get()
     if kb.version == consult.kb_version:
-        return kb.parameters
-    return _stored_parameters(consult.kb_content_id, consult.kb_version)
+        return kb
+    return _stored_knowledge(consult.kb_content_id, consult.kb_version)
+
+
+def consult_parameters(*, consult: Consult) -> Parameters | None:
+    """The knowledge-base parameters the consult's result was computed with (see consult_knowledge)."""
+    kb = consult_knowledge(consult=consult)
+    return kb.parameters if kb is not None else None
 
 
 @lru_cache(maxsize=8)
-def _stored_parameters(sha256: str, kb_version: str) -> Parameters | None:
+def _stored_knowledge(sha256: str, kb_version: str) -> KnowledgeBase | None:
+    """Keyed by the content's own SHA-256 (stored content never changes)."""
     content = json.loads(knowledge_content_bytes(sha256))
     if content.get("meta", {}).get("version") != kb_version:
         return None  # a consult converted by migration 0004 under a later knowledge base
     try:
-        return Parameters.model_validate(content["parameters"])
-    except (KeyError, SchemaError):  # stored by an earlier schema: the cut-offs are not named
+        return KnowledgeBase.model_validate(content)
+    except SchemaError:  # stored by an earlier schema
         return None
 
 
@@ -287,7 +296,7 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
                      superseded_on=timezone.localtime(later.created_at).isoformat(timespec="minutes"))
     meta = pdf.consult_meta_build(workup=workup, generated_at=consult.created_at, **facts)
     html = pdf.render_consult_html(result=consult_result(consult=consult), workup=workup, meta=meta,
-                                   parameters=consult_parameters(consult=consult))
+                                   knowledge=consult_knowledge(consult=consult))
     document = html.encode() if as_html else pdf.render_consult_pdf(html=html)
     audit_record(consult=consult, user=user, action="printed")
     return document

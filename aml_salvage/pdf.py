@@ -27,7 +27,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import services
-from .domain.knowledge import Parameters
+from .domain.knowledge import KnowledgeBase
 from .domain.result import ConsultResult, OptionResult, ReferenceOut, WarningOut
 from .domain.workup import Workup
 from .presentation import (
@@ -283,13 +283,12 @@ class Sheet:
     monitoring: object  # presentation.MonitoringPlan
     monitoring_rows: list[tuple[str, object, str]]  # (category label on its first row, item, sources in words)
     actions: list  # the result's high-priority actions
-    monitoring_kb_version: str  # the knowledge base the plan comes from (the loaded one)
+    monitoring_kb_version: str  # the knowledge base the plan comes from
 
 
-def _sheet(result: ConsultResult, meta: ConsultMeta) -> Sheet:
+def _sheet(result: ConsultResult, meta: ConsultMeta, kb: KnowledgeBase) -> Sheet:
     chosen = next((o for o in result.options if o.id == meta.chosen_option_id), None)
     option = chosen or result.options[0]  # the options are ranked: the first is the rules' first choice
-    kb = services.knowledge_get()
     plan = monitoring_plan(option_id=option.id, kb=kb)
     rows = []
     for group in plan.groups:
@@ -304,17 +303,20 @@ def _sheet(result: ConsultResult, meta: ConsultMeta) -> Sheet:
 # --- Rendering -----------------------------------------------------------------------------------
 
 def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultMeta,
-                        paper: str | None = None, parameters: Parameters | None = None) -> str:
+                        paper: str | None = None, knowledge: KnowledgeBase | None = None) -> str:
     """The consult summary as a standalone HTML document (print CSS inlined, so the file alone looks right).
-    parameters: those the result was computed with (a saved consult's: ``consults.consult_parameters``);
-    by default the loaded knowledge base's, when the result is of its version."""
-    parameters = parameters or result_parameters(result, services.knowledge_get())
+    knowledge: the knowledge base the result was computed with (a saved consult's:
+    ``consults.consult_knowledge``), for the cut-offs named beside the assessment and the monitoring plan; by
+    default the loaded one (whose cut-offs are named only when the result is of its version)."""
+    loaded = services.knowledge_get()
+    parameters = knowledge.parameters if knowledge is not None else result_parameters(result, loaded)
+    kb = knowledge or loaded
     view = consult_view(result=result, parameters=parameters, workup=workup)
     tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id)
     context = {
         **view_context(view, chosen_id=meta.chosen_option_id),
         "meta": meta,
-        "sheet": _sheet(result, meta),
+        "sheet": _sheet(result, meta, kb),
         "signature_roles": SIGNATURE_ROLES,
         "generated_display": _local_datetime(meta.generated_at),
         "printed_display": _local_datetime(meta.printed_at or meta.generated_at),
