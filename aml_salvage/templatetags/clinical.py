@@ -142,3 +142,25 @@ def glance_table(glance: Glance) -> str:
     html = _glance_table(tuple(row.shown() for row in glance.rows), tuple(glance.metrics), glance.svg,
                          glance.charted)
     return mark_safe(html)  # rendered by the template engine, autoescaped
+
+
+# --- The live panel's reference list, rendered once per content -----------------------------------------------
+#
+# The same few dozen references, renumbered only when the options' citations change: rendered by a function of
+# what the list shows (each reference's number, short and full citation, DOI, PMID; live or not), kept by it.
+
+REFERENCES_TEMPLATE = "partials/references.html"
+_ReferenceShown = namedtuple("_ReferenceShown", "number short citation doi pmid")
+
+
+@functools.lru_cache(maxsize=256)
+def _reference_list(references: tuple, live: bool) -> str:
+    return render_to_string(REFERENCES_TEMPLATE, {"references": [_ReferenceShown(*ref) for ref in references],
+                                                  "live": live})
+
+
+@register.simple_tag(takes_context=True)
+def reference_list(context, references) -> str:
+    """``partials/references.html`` for these references, kept by content (see above)."""
+    shown = tuple((ref.number, ref.short, ref.citation, ref.doi, ref.pmid) for ref in references)
+    return mark_safe(_reference_list(shown, bool(context.get("live"))))  # rendered by the template engine
