@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import ValidationError
 
-from .domain.consult import consult_build
+from .domain.consult import KnowledgeFacts, consult_build, knowledge_facts
 from .domain.dosing import DosingConfig
 from .domain.errors import FieldError, WorkupInvalid, describe_validation_error
 from .domain.knowledge import KnowledgeBase, KnowledgeError
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _kb: KnowledgeBase | None = None
 _stamp: str | None = None
+_facts: KnowledgeFacts | None = None  # the engine's precompute of _kb (domain/consult.py), pinned with it
 
 
 def _load() -> KnowledgeBase:
@@ -58,7 +59,8 @@ def knowledge_stamp_of(kb: KnowledgeBase) -> str:
 
 
 def _pin(kb: KnowledgeBase) -> KnowledgeBase:
-    global _kb, _stamp
+    global _kb, _stamp, _facts
+    _facts = knowledge_facts(kb)
     _kb, _stamp = kb, knowledge_stamp_of(kb)
     return kb
 
@@ -121,9 +123,9 @@ def worker_start() -> KnowledgeBase:
 
 def knowledge_reset() -> None:
     """Forget the loaded knowledge base (tests): the next use loads the files as they are then."""
-    global _kb, _stamp
+    global _kb, _stamp, _facts
     with _lock:
-        _kb = _stamp = None
+        _kb = _stamp = _facts = None
 
 
 def dosing_config() -> DosingConfig:
@@ -144,7 +146,10 @@ def workup_parse(*, data: Any) -> Workup:
 
 def consult_evaluate(*, workup: Workup, config: DosingConfig | None = None) -> ConsultResult:
     """Assessment, ranked options, doses, evidence and actions for one workup."""
-    return consult_build(workup=workup, kb=knowledge_get(), config=config or dosing_config())
+    kb, facts = knowledge_get(), _facts
+    if facts is not None and facts.kb is not kb:  # a reload in between: consult_build builds kb's own
+        facts = None
+    return consult_build(workup=workup, kb=kb, config=config or dosing_config(), facts=facts)
 
 
 def consult_to_json(*, result: ConsultResult, indent: int | None = 2) -> str:

@@ -131,7 +131,8 @@ def main() -> int:
     result = services.consult_evaluate(workup=workup)
     parameters = services.knowledge_get().parameters
     view = consult_view(result=result, parameters=parameters)
-    context = {**view_context(view), "live": True, "lean_cards": True, "live_references": view.live_panel_references()}
+    context = {**view_context(view), "live": True, "lean_cards": True, "live_references": view.live_panel_references(),
+               "user": user}  # the result's print header names the clinician
     fragment = render_to_string("partials/result.html", context).encode()
 
     def form_phase():
@@ -159,7 +160,7 @@ def main() -> int:
         "result panel template": median_ms(
             lambda: render_to_string("partials/result.html", {
                 **view_context(consult_view(result=result, parameters=parameters)), "live": True,
-                "lean_cards": True, "live_references": view.live_panel_references()}), args.runs),
+                "lean_cards": True, "live_references": view.live_panel_references(), "user": user}), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
         "gzip of the fragment (as Django's GZipMiddleware)": median_ms(
             lambda: compress_string(fragment, max_random_bytes=100), args.runs),

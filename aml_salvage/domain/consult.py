@@ -6,6 +6,9 @@ The one producer of the result that the page, the PDF, the JSON and the command 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from .assessment import assessment_compute
 from .dosing import DoseCalculator, DosingConfig, dosing_basis, fludarabine_band, renal_dose_band
@@ -72,26 +75,27 @@ def _drug_flags(reg: Regimen, params: Parameters) -> dict:
     """What the conditional warnings need to know of a regimen (regimen_facts.py: the same facts the rules read)."""
     equivalence = params.conditional_warnings.doxorubicin_equivalence
     qtc = [row for row in params.conditional_warnings.qtc if reg.id in row.regimens]
-    return {
+    course = _anthracycline_course(reg, equivalence)
+    return MappingProxyType({
         "fludarabine": "fludarabine" in regimen_drugs(reg),
         "high_cytarabine": has_high_dose_cytarabine(reg, params),
         "anthracycline": has_anthracycline(reg, params),
         "cytoreductive": reg.kind in _CYTOREDUCTIVE_KINDS,
         "qtc": qtc[0] if qtc else None,
         # mg/m² of each anthracycline in one course of the first (standard) schedule; None: not computable
-        "anthracycline_course": _anthracycline_course(reg, equivalence),
-    }
+        "anthracycline_course": MappingProxyType(course) if course is not None else None,
+    })
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _conditional_warnings(reg: Regimen, workup: Workup, assessment,
+def _conditional_warnings(reg: Regimen, facts: RegimenFacts, workup: Workup, assessment,
                           kb: KnowledgeBase) -> list[tuple[str, dict[str, str]]]:
     """The workup-dependent warnings of one option: (warning id, values for the text's placeholders)."""
     params = kb.parameters
-    flags = _drug_flags(reg, params)
+    flags = facts.flags
     cw = params.conditional_warnings
     patient = workup.patient
     found: list[tuple[str, dict[str, str]]] = []
@@ -110,7 +114,7 @@ def _conditional_warnings(reg: Regimen, workup: Workup, assessment,
         elif factor < 1:
             warn("fludarabine-renal-reduced")
     if crcl is not None and workup.context.crcl_weight == "auto":
-        _crcl_weight_warning(warn, reg, assessment, params, workup.context.jurisdiction)
+        _crcl_weight_warning(warn, facts.renal_banded_drugs, assessment, params, workup.context.jurisdiction)
     if flags["high_cytarabine"]:
         # Rubin 1992 gives the renal risk factor as creatinine; the clearance cut-off (KDIGO) catches a low
         # clearance behind a 'normal' creatinine. Either one warns.
@@ -161,15 +165,19 @@ def _conditional_warnings(reg: Regimen, workup: Workup, assessment,
     return found
 
 
-def _crcl_weight_warning(warn, reg: Regimen, assessment, params: Parameters, jurisdiction: str) -> None:
+def _renal_banded_drugs(reg: Regimen, params: Parameters) -> tuple[str, ...]:
+    """The regimen's drugs whose dose a CrCl band reduces or withholds (fludarabine's bands, organ_dose_rules)."""
+    banded = {"fludarabine"} | {r.drug for r in params.organ_dose_rules
+                                if r.measure == "crcl" and r.action in ("reduce", "withhold")}
+    return tuple(sorted(regimen_drugs(reg) & banded))
+
+
+def _crcl_weight_warning(warn, drugs: tuple[str, ...], assessment, params: Parameters, jurisdiction: str) -> None:
     """When the body weight chosen automatically for Cockcroft–Gault decides a renal dose band, say so: the
     labels do not say which weight their CrCl bands assume [Winter 2012]."""
     used = assessment.crcl_ml_min
     if len(set(assessment.crcl_by_weight.values())) < 2:
         return  # every body weight gives the same clearance
-    banded = {"fludarabine"} | {r.drug for r in params.organ_dose_rules
-                                if r.measure == "crcl" and r.action in ("reduce", "withhold")}
-    drugs = sorted({s.drug for sched in reg.schedules for s in sched.steps} & banded)
     clearances = [used, *assessment.crcl_by_weight.values()]
     changed = [drug for drug in drugs
                if len({renal_dose_band(params, drug, crcl, jurisdiction) for crcl in clearances}) > 1]
@@ -243,14 +251,83 @@ def _warning(kb: KnowledgeBase, record: WarningRecord, values: dict[str, str] | 
     return WarningOut(id=record.id, text=f"{text} [{shorts}]", severity=record.severity, sources=list(record.source))
 
 
-def _option(*, rank: int, draft: Draft, regimen: Regimen, kb: KnowledgeBase, workup: Workup, assessment: Assessment,
-            dosing: DoseCalculator, basis: DosingBasis) -> OptionResult:
+# --- What an option shows of its regimen whatever the workup: one precompute per knowledge base ---------------
+#
+# Built once when the knowledge base is loaded (services pins it beside the knowledge base), of immutable data:
+# frozen models whose only lists are copied into each result (_own), mapping proxies and tuples. A result can
+# change its own lists without touching the precompute or the next result (tests/unit/test_engine_isolation.py).
+# Each result's copies are shallow ``model_copy``s with fresh lists (_own): the models were validated when the
+# precompute built them, and a copy of the same values checks nothing new (bench: a copy costs less than half
+# of validating an evidence record from the knowledge base's again, and no pydantic internals are bypassed).
+
+@dataclass(frozen=True)
+class RegimenFacts:
+    flags: Mapping  # _drug_flags: what the conditional warnings need to know of the regimen
+    renal_banded_drugs: tuple[str, ...]  # _crcl_weight_warning
+    evidence: tuple[EvidenceOut, ...]  # the regimen's evidence records as the result shows them
+    warnings: tuple[WarningOut, ...]  # its static warnings (regimen.warnings), texts with their references
+    availability: Mapping[str, AvailabilityOut]  # by jurisdiction
+    # By jurisdiction, every reference the option cites whatever the workup, in order of first citation after
+    # its reasons': its schedules', evidence, references, availability and static warnings'.
+    cited: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class KnowledgeFacts:
+    kb: KnowledgeBase  # the knowledge base these facts were built from (consult_build checks it is the one used)
+    regimens: Mapping[str, RegimenFacts]
+
+
+def _regimen_facts(kb: KnowledgeBase, regimen: Regimen) -> RegimenFacts:
+    warnings = tuple(_warning(kb, kb.warnings[w]) for w in regimen.warnings)
+    availability = {
+        jurisdiction: AvailabilityOut(jurisdiction=jurisdiction, status=av.status, sources=list(av.source),
+                                      as_of=av.as_of.isoformat(), note=av.note)
+        for jurisdiction, av in regimen.availability.items()
+    }
+    before_availability = [s for schedule in regimen.schedules for s in schedule.source]
+    before_availability += [e.reference for e in regimen.evidence]
+    before_availability += regimen.references
+    after_availability = [s for w in regimen.warnings for s in kb.warnings[w].source]
+    return RegimenFacts(
+        flags=_drug_flags(regimen, kb.parameters),
+        renal_banded_drugs=_renal_banded_drugs(regimen, kb.parameters),
+        # The evidence records as the knowledge base holds them (the result's model has the same fields).
+        evidence=tuple(EvidenceOut.model_validate(e, from_attributes=True) for e in regimen.evidence),
+        warnings=warnings,
+        availability=MappingProxyType(availability),
+        cited=MappingProxyType({
+            jurisdiction: tuple(dict.fromkeys([*before_availability, *av.source, *after_availability]))
+            for jurisdiction, av in regimen.availability.items()
+        }),
+    )
+
+
+def knowledge_facts(kb: KnowledgeBase) -> KnowledgeFacts:
+    """The per-knowledge-base precompute of the engine (see above)."""
+    return KnowledgeFacts(kb=kb, regimens=MappingProxyType({rid: _regimen_facts(kb, reg)
+                                                            for rid, reg in kb.regimens.items()}))
+
+
+def _own(model, **lists):
+    """A copy of a precomputed frozen model with its own copies of its lists (the models are frozen, their lists
+    are not): what a result may change is never shared."""
+    return model.model_copy(update={name: list(value) for name, value in lists.items()})
+
+
+def _evidence_own(evidence: EvidenceOut) -> EvidenceOut:
+    # secondary's items are frozen models of strings: shared safely, the list itself is copied.
+    return _own(evidence, reported_in=evidence.reported_in, secondary=evidence.secondary, notes=evidence.notes)
+
+
+def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, kb: KnowledgeBase, workup: Workup,
+            assessment: Assessment, dosing: DoseCalculator, basis: DosingBasis) -> OptionResult:
     """One option as the result shows it: tier and reasons from the rules, the regimen's evidence and
     availability, its warnings (static and for this patient), the patient's doses and every source cited."""
     jurisdiction = workup.context.jurisdiction
-    availability = regimen.availability[jurisdiction]
-    conditional = _conditional_warnings(regimen, workup, assessment, kb)
-    warnings = [_warning(kb, kb.warnings[w]) for w in regimen.warnings]
+    availability = facts.availability[jurisdiction]
+    conditional = _conditional_warnings(regimen, facts, workup, assessment, kb)
+    warnings = [_own(w, sources=w.sources) for w in facts.warnings]
     shown = set(regimen.warnings)
     for warning_id, values in conditional:
         if warning_id not in shown:
@@ -260,12 +337,8 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, kb: KnowledgeBase, wor
     # Every reference the option cites, in order of first citation: its reasons', then its schedules',
     # evidence, references, availability and warnings' (a dict used as an ordered set).
     sources = dict.fromkeys(s for reason in draft.reasons for s in reason.sources)
-    for schedule in regimen.schedules:
-        sources.update(dict.fromkeys(schedule.source))
-    sources.update(dict.fromkeys(e.reference for e in regimen.evidence))
-    sources.update(dict.fromkeys(regimen.references))
-    sources.update(dict.fromkeys(availability.source))
-    for warning_id in [*regimen.warnings, *(warning_id for warning_id, _ in conditional)]:
+    sources.update(dict.fromkeys(facts.cited[jurisdiction]))
+    for warning_id, _ in conditional:
         sources.update(dict.fromkeys(kb.warnings[warning_id].source))
 
     # Patient doses only for options the clinician may use; a not-recommended option gets no patient dose
@@ -278,15 +351,11 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, kb: KnowledgeBase, wor
     return OptionResult(
         id=regimen.id, name=regimen.name, kind=regimen.kind, summary=regimen.summary, tier=draft.tier, rank=rank,
         availability=availability.status,
-        availability_detail=AvailabilityOut(
-            jurisdiction=jurisdiction, status=availability.status, sources=list(availability.source),
-            as_of=availability.as_of.isoformat(), note=availability.note,
-        ),
+        availability_detail=_own(availability, sources=availability.sources),
         targets=regimen.targets, provisional=draft.provisional,
         reasons=[reason_display(reason) for reason in draft.reasons], rules=draft.reasons, views=draft.views,
         sources=list(sources), evidence_note=regimen.evidence_note,
-        # The evidence records as the knowledge base holds them (the result's model has the same fields).
-        evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in regimen.evidence],
+        evidence=[_evidence_own(e) for e in facts.evidence],
         doses=doses, dosing_note=dosing_note, dosing_basis=basis if doses else None,
         duration_notes=regimen.duration_notes,
         warnings=[w.text for w in warnings], warning_details=warnings,
@@ -303,15 +372,21 @@ def _references(kb: KnowledgeBase, cited_in_order: list[str]) -> list[ReferenceO
     return numbered
 
 
-def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG) -> ConsultResult:
-    """The whole consult for one workup, built afresh each time: nothing is kept between results."""
+def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _DEFAULT_CONFIG,
+                  facts: KnowledgeFacts | None = None) -> ConsultResult:
+    """The whole consult for one workup, built afresh each time: nothing is kept between results. ``facts``:
+    knowledge_facts(kb), built once when the knowledge base was loaded (computed here when not given)."""
+    if facts is None:
+        facts = knowledge_facts(kb)
+    elif facts.kb is not kb:
+        raise ValueError("consult_build: the facts given were built from another knowledge base")
     assessment = assessment_compute(workup=workup, kb=kb, bsa_cap_m2=config.bsa_cap_m2)
     selection = selection_run(workup=workup, assessment=assessment, kb=kb)
     dosing = DoseCalculator(kb=kb, workup=workup, assessment=assessment, config=config)
     basis = dosing_basis(workup=workup, assessment=assessment)
     options = [
-        _option(rank=rank, draft=draft, regimen=kb.regimens[draft.id], kb=kb, workup=workup, assessment=assessment,
-                dosing=dosing, basis=basis)
+        _option(rank=rank, draft=draft, regimen=kb.regimens[draft.id], facts=facts.regimens[draft.id], kb=kb,
+                workup=workup, assessment=assessment, dosing=dosing, basis=basis)
         for rank, draft in enumerate(_ranked(list(selection.drafts.values())), start=1)
     ]
     actions = selection.actions

@@ -4,6 +4,7 @@ panel's option cards, kept by content (``live_card``)."""
 
 import functools
 import re
+from collections import namedtuple
 
 from django import template
 from django.template.loader import render_to_string
@@ -12,6 +13,7 @@ from django.utils.safestring import mark_safe
 from aml_salvage import presentation as p
 from aml_salvage.domain.result import OptionResult
 from aml_salvage.presentation import labels
+from aml_salvage.presentation.glance import Glance
 
 register = template.Library()
 
@@ -114,3 +116,51 @@ def live_card(context, option: OptionResult) -> str:
     html = _live_card(shown.model_dump_json(), chosen=option.id == context.get("chosen_option_id"),
                       dosed=bool(option.doses))
     return mark_safe(_numbered(html, context.get("reference_numbers") or {}))  # numbers: digits only
+
+
+# --- Every option at a glance, rendered once per content ------------------------------------------------------
+#
+# The at-a-glance table (28 rows and a chart) is the largest part of the result panel after the cards, and a
+# new weight, creatinine or count leaves it unchanged: it shows each option's tier, first reason and evidence
+# figures, never a dose. So, as for the cards, the table is rendered by a function whose arguments are all the
+# table shows (GlanceRow.shown(), the metrics, the chart) and lru_cache keeps the output by those arguments.
+
+GLANCE_TEMPLATE = "components/at_a_glance.html"
+_GlanceShown = namedtuple("_GlanceShown", "option_id name tier tier_label availability reason evidence_setting "
+                                          "study response n median_os uncertain chosen")  # GlanceRow.shown()
+
+
+@functools.lru_cache(maxsize=256)
+def _glance_table(rows: tuple, metrics: tuple, svg: str, charted: int) -> str:
+    glance = Glance(rows=[_GlanceShown(*row) for row in rows], metrics=list(metrics), svg=svg, charted=charted)
+    return render_to_string(GLANCE_TEMPLATE, {"glance": glance, "print": False})
+
+
+@register.simple_tag
+def glance_table(glance: Glance) -> str:
+    """``components/at_a_glance.html`` for the screen (the PDF includes it with print=True), kept by content."""
+    html = _glance_table(tuple(row.shown() for row in glance.rows), tuple(glance.metrics), glance.svg,
+                         glance.charted)
+    return mark_safe(html)  # rendered by the template engine, autoescaped
+
+
+# --- The live panel's reference list, rendered once per content -----------------------------------------------
+#
+# The same few dozen references, renumbered only when the options' citations change: rendered by a function of
+# what the list shows (each reference's number, short and full citation, DOI, PMID; live or not), kept by it.
+
+REFERENCES_TEMPLATE = "partials/references.html"
+_ReferenceShown = namedtuple("_ReferenceShown", "number short citation doi pmid")
+
+
+@functools.lru_cache(maxsize=256)
+def _reference_list(references: tuple, live: bool) -> str:
+    return render_to_string(REFERENCES_TEMPLATE, {"references": [_ReferenceShown(*ref) for ref in references],
+                                                  "live": live})
+
+
+@register.simple_tag(takes_context=True)
+def reference_list(context, references) -> str:
+    """``partials/references.html`` for these references, kept by content (see above)."""
+    shown = tuple((ref.number, ref.short, ref.citation, ref.doi, ref.pmid) for ref in references)
+    return mark_safe(_reference_list(shown, bool(context.get("live"))))  # rendered by the template engine
