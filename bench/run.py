@@ -931,7 +931,7 @@ def main() -> int:
     parser.add_argument("--random", type=int, default=3000, help="random workups for the engine (default 3000)")
     parser.add_argument("--engine-repeats", type=int, default=9, help="passes over each workload (default 9)")
     parser.add_argument("--pdf-repeats", type=int, default=3, help="fresh processes per document (default 3)")
-    parser.add_argument("--pdf-runs", type=int, default=5, help="warm renders per process (default 5)")
+    parser.add_argument("--pdf-runs", type=int, default=3, help="warm renders per process (default 3)")
     parser.add_argument("--cli-repeats", type=int, default=3,
                         help="interleaved runs of each command-line measurement (default 3)")
     parser.add_argument("--typing-bodies", type=int, default=4000,
