@@ -70,11 +70,11 @@ class Command(BaseCommand):
                years: float, append: bool, reuse: bool, fast: bool, **options):
         if min(consults, events, teams, batch) < 0 or teams < 1 or batch < 1:
             raise CommandError("--consults and --events must be ≥ 0, --teams and --batch ≥ 1")
+        if reuse and not append:
+            raise CommandError("--reuse copies the consults already saved: it needs --append")
         if Consult.objects.exists() and not append:
             raise CommandError("the database already holds consults: seed_growth is for throwaway databases "
                                "(--append to add to them anyway)")
-        if reuse and not append:
-            raise CommandError("--reuse copies the consults already saved: it needs --append")
         rng = random.Random(seed)
         started = time.perf_counter()
         if fast:
