@@ -120,8 +120,9 @@ class ConsultListing:
     pile up). The visible consults come from a few sources: the user's own, and each of their teams'. Each
     source is read newest first by its index, as far as the page needs ((author or team, created_at)), or
     with a search by the identifier's start ((author or team, UPPER(identifier), created_at)); the pages merge
-    them and then read only the rows shown. Without a search the count is the database's, from the same
-    indexes; with one it is the number of matches."""
+    them and then read only the rows shown. Without a search the count is the database's (from the author and
+    team indexes alone, about 2.5 ms for 8,000 consults); with one it is the number of matches. Deep pages
+    read every newer index entry of each source (page 100: 2,500 each)."""
 
     def __init__(self, *, user, query: str = ""):
         self.user = user
