@@ -25,6 +25,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 from . import storage
@@ -139,7 +141,14 @@ class Consult(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["team", "-created_at"])]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            # The consult list reads each source of visible consults (own, each team) newest first, by index;
+            # the identifier search reads them by the identifier's start, case-insensitively (consults.py).
+            models.Index(fields=["author", "-created_at"], name="consult_author_recent"),
+            models.Index(F("team"), Upper("patient_identifier"), F("created_at"), name="consult_team_identifier"),
+            models.Index(F("author"), Upper("patient_identifier"), F("created_at"), name="consult_author_identifier"),
+        ]
 
     def __str__(self) -> str:
         who = self.patient_identifier or "no identifier"

@@ -2,6 +2,11 @@
 warm renders; pages and bytes. Not a test. Writes bench/pdf_results.json.
 
     .venv/bin/python bench/pdf_bench.py [--runs 10] [--case PATH] [--paper letter|a4]
+    .venv/bin/python bench/pdf_bench.py --saved DB.sqlite3 [--runs 10] [--case PATH]
+
+--saved: what a clinician's "Print" renders: the case saved as a consult (the first preferred option chosen)
+in a throwaway SQLite database (bench settings; migrated if new), then ``consults.consult_print`` timed whole
+(the document, its audit event), as the consult list's print button runs it. `make bench` uses this.
 """
 
 from __future__ import annotations
@@ -26,19 +31,55 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
+def _saved_print(workup, result):
+    """The case saved as a consult by a bench clinician (the first preferred option, else the first with an
+    override reason), and a render() timing ``consults.consult_print`` of it whole (html and pdf not apart)."""
+    from django.contrib.auth.models import Group, User
+
+    from aml_salvage import consults
+
+    user, _ = User.objects.get_or_create(username="pdf-bench", defaults={"first_name": "Benchmark"})
+    team, _ = Group.objects.get_or_create(name="PDF bench team")
+    user.groups.add(team)
+    preferred = next((o for o in result.options if o.tier == "preferred"), None)
+    chosen = preferred or result.options[0]
+    consult = consults.consult_create(
+        author=user, team=team, workup=workup, result=result, chosen_option_id=chosen.id,
+        override_reason="" if preferred else "Benchmark: no preferred option.", patient_identifier="BENCH-0001")
+
+    def render() -> tuple[float, float, bytes]:
+        t0 = time.perf_counter()
+        document = consults.consult_print(consult=consult, user=user)
+        return 0.0, time.perf_counter() - t0, document
+
+    return render
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="warm renders (default 10)")
     parser.add_argument("--case", type=Path, default=DEFAULT_CASE, help="worked-case or workup JSON file")
     parser.add_argument("--paper", choices=["letter", "a4"], default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "pdf_results.json")
+    parser.add_argument("--saved", type=Path, default=None, metavar="DB",
+                        help="print a saved consult through consults.consult_print, in this SQLite database")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    if args.saved:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
+        os.environ["AML_BENCH_DB"] = str(args.saved)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aml_salvage.settings.dev")
     import django
 
     django.setup()
+    if args.saved:
+        import warnings
+
+        from django.core.management import call_command
+
+        warnings.simplefilter("ignore")  # collectstatic's missing directory: no static file is served here
+        call_command("migrate", verbosity=0)
     started = time.perf_counter()
     from pypdf import PdfReader
 
@@ -59,11 +100,15 @@ def main() -> int:
         document = pdf.render_consult_pdf(html=html)
         return t1 - t0, time.perf_counter() - t1, document
 
+    if args.saved:
+        render = _saved_print(workup, result)
+
     cold_html, cold_pdf, document = render()
     warm = [render() for _ in range(args.runs)]
     pages = len(PdfReader(BytesIO(document)).pages)
     figures = {
         "case": args.case.stem,
+        "rendered_by": "consults.consult_print (a saved consult)" if args.saved else "pdf.render_consult_html/pdf",
         "paper": args.paper or "setting",
         "import_weasyprint_ms": ms(import_s),
         "cold_total_ms": ms(cold_html + cold_pdf),

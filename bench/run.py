@@ -18,10 +18,11 @@ Sections, each figure the median with its spread (min–max) over repeated runs:
 3. Growth (budget 4) — `manage.py seed_growth` seeds a small (1,000 consults, 10,000 events) and a large
    database (100,000 and 1,000,000; --quick: 10,000 and 100,000); bench/growth_bench.py measures the consult
    list and the identifier search (p95 large ≤ 2× small, the two measured in turn), the audit CSV export's
-   peak memory (large ≤ 1.5× small), and `backup_db` / `restore_db` of the large one (reported).
-4. PDF (budget 6) — consult_print's decision sheet of DT20 Patient 1 (bench/pdf_bench.py) and the fixed
-   reference document (bench/pdf_reference.py), fresh processes: warm per page ≤ 1.5× the reference's; cold
-   ≤ 2× warm.
+   peak memory (large ≤ 1.5× small), and `backup_db` / `restore_db` of the large one (reported). The large
+   database is the small one copied and grown in bulk (seed_growth --append --reuse --fast).
+4. PDF (budget 6) — consult_print's decision sheet of DT20 Patient 1 saved as a consult (bench/pdf_bench.py
+   --saved) and a reference document of the same page count (bench/pdf_reference.py --make: the fixed
+   reference's sections repeated), fresh processes: warm per page ≤ 1.5× the reference's; cold ≤ 2× warm.
 5. Load (budget 5) — bench/loadtest_results.json, written by `make loadtest` (locust: bench/locustfile.py,
    bench/loadtest.py), summarised when it exists.
 6. Figures, not targets (budget 7): the engine's cost per result (bench/engine_bench.py), the page weights,
@@ -414,15 +415,29 @@ def _manage(env: dict, *argv: str, timeout: float = 3600) -> tuple[float, str]:
 def section_growth(args, tmp: Path, static_root: Path) -> dict:
     sizes = {"small": (1000, 10_000), "large": (args.growth_consults, args.growth_events)}
     envs, out = {}, {"sizes": {k: {"consults": c, "events": e} for k, (c, e) in sizes.items()}}
+    # The small database is seeded from nothing (its distinct workups evaluated by the engine and saved by the
+    # service); the large one is a copy of it grown in bulk (seed_growth --append --reuse: its saved consults
+    # are the templates, none evaluated again; --fast: no journal and no fsync on this throwaway file).
+    seeded_s = 0.0
     for name, (consults, events) in sizes.items():
         db = tmp / f"growth-{name}.sqlite3"
         envs[name] = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "AML_BENCH_DB": str(db),
                       "DJANGO_STATIC_ROOT": str(static_root), "PYTHONPATH": str(ROOT),
                       "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)}
         log(f"growth: seeding {consults:,} consults and {events:,} audit events ({name}) ...")
-        _manage(envs[name], "migrate", "--noinput", "-v0")
-        seconds, said = _manage(envs[name], "seed_growth", "--consults", str(consults), "--events", str(events))
-        out["sizes"][name].update(seed_s=round(seconds, 1), seed_said=said.splitlines()[-1] if said else "",
+        if name == "small":
+            _manage(envs[name], "migrate", "--noinput", "-v0")
+            argv = ["--consults", str(consults), "--events", str(events)]
+        else:
+            small = tmp / "growth-small.sqlite3"
+            t0 = time.perf_counter()
+            shutil.copyfile(small, db)  # the seeding process has closed it: its WAL is checkpointed
+            seeded_s += time.perf_counter() - t0
+            argv = ["--append", "--reuse", "--fast", "--consults", str(consults),
+                    "--events", str(events - sizes["small"][1])]
+        seconds, said = _manage(envs[name], "seed_growth", *argv)
+        seeded_s += seconds
+        out["sizes"][name].update(seed_s=round(seeded_s, 1), seed_said=said.splitlines()[-1] if said else "",
                                   db_bytes=db.stat().st_size, bytes_per_consult=round(db.stat().st_size / consults))
     pages = {name: [] for name in sizes}
     exports = {name: [] for name in sizes}
@@ -443,7 +458,7 @@ def section_growth(args, tmp: Path, static_root: Path) -> dict:
     for what in ("list", "search"):
         out[f"{what}_p95_ratio"] = round(out["sizes"]["large"][what]["p95_ms"]["median"]
                                          / out["sizes"]["small"][what]["p95_ms"]["median"], 2)
-    out["export_peak_ratio"] = round(exports["large"][0]["peak_python_mib"] / exports["small"][0]["peak_python_mib"], 2)
+    out["export_peak_ratio"] = round(exports["large"][0]["peak_rss_mib"] / exports["small"][0]["peak_rss_mib"], 2)
     log("growth: backup_db and restore_db of the large database ...")
     backup = tmp / "growth-large.backup.sqlite3"
     seconds, _ = _manage(envs["large"], "backup_db", str(backup))
@@ -536,14 +551,31 @@ def fragment_composition(html: str) -> dict:
 # --- 3. PDF ---------------------------------------------------------------------------------------------
 
 def section_pdf(args, tmp: Path) -> dict:
+    """What a clinician's Print renders (consults.consult_print of the case saved as a consult, in a throwaway
+    database), against a reference document of the same number of pages (bench/pdf_reference.py --make: the
+    fixed reference's sections repeated), per page; each in fresh processes."""
     consult, reference = [], []
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "AML_BENCH_DB": str(tmp / "pdf.sqlite3"),
+           "DJANGO_STATIC_ROOT": str(tmp / "static"), "PYTHONPATH": str(ROOT),
+           "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)}
+    if not (tmp / "static").exists():
+        _manage(env, "collectstatic", "--noinput", "-v0")
+    document = tmp / "reference.html"
     for i in range(1, args.pdf_repeats + 1):  # fresh processes each time: each gives a cold figure
         log(f"pdf: consult and reference document, process {i}/{args.pdf_repeats} ...")
         out = tmp / f"pdf_{i}.json"
-        subprocess.run([PY, "bench/pdf_bench.py", "--runs", str(args.pdf_runs), "--case", str(CASE),
-                        "--out", str(out)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([PY, "bench/pdf_bench.py", "--saved", str(tmp / "pdf.sqlite3"), "--runs", str(args.pdf_runs),
+                        "--case", str(CASE), "--out", str(out)], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         consult.append(json.loads(out.read_text()))
-        reference.append(run_json([PY, "bench/pdf_reference.py", "--runs", str(args.pdf_runs)]))
+        if i == 1:
+            log(f"pdf: a reference document of {consult[0]['pages']} pages ...")
+            made = run_json([PY, "bench/pdf_reference.py", "--make", str(consult[0]["pages"]),
+                             "--document", str(document)])
+            if made["pages"] != consult[0]["pages"]:
+                raise RuntimeError(f"reference document of {made['pages']} pages, not {consult[0]['pages']}")
+        reference.append(run_json([PY, "bench/pdf_reference.py", "--runs", str(args.pdf_runs),
+                                   "--document", str(document)]))
 
     def summary(samples: list[dict]) -> dict:
         pages = samples[0]["pages"]
@@ -555,7 +587,7 @@ def section_pdf(args, tmp: Path) -> dict:
                 "warm_runs_per_process": samples[0]["warm_runs"], "bytes": samples[0]["bytes"]}
 
     c, r = summary(consult), summary(reference)
-    return {"case": CASE.stem, "consult": c, "reference": r,
+    return {"case": CASE.stem, "rendered_by": consult[0].get("rendered_by"), "consult": c, "reference": r,
             "warm_per_page_ratio": round(c["warm_per_page_ms"]["median"] / r["warm_per_page_ms"]["median"], 2),
             "cold_per_page_ratio": round(c["cold_per_page_ms"]["median"] / r["cold_per_page_ms"]["median"], 2),
             "consult_cold_to_warm": round(c["cold_ms"]["median"] / c["warm_ms"]["median"], 2)}
@@ -666,9 +698,11 @@ def explain(report: dict) -> list[str]:
         notes.append(
             f"Growth: the large database held {large['db_bytes'] / 2**30:.2f} GiB "
             f"({large['bytes_per_consult']:,} bytes per consult, events included); seeding took "
-            f"{large['seed_s']:.0f} s. SQLite keeps a row's columns in order, so a consult list "
-            "that reads the columns stored after the workup and the result (kb version, chosen option) reads "
-            "their overflow pages too.")
+            f"{large['seed_s']:.0f} s. The consult list reads each source of a clinician's consults (their own, "
+            "each team's) newest first by index, as far as the page needs, then only the rows shown; the "
+            "identifier search finds identifiers by their start through an index on (team or author, "
+            "UPPER(identifier)): neither reads every consult the clinician may see. Pages deep in the list "
+            "still read every newer entry of the indexes (page 100: 2,500 per source).")
     return notes
 
 
@@ -755,8 +789,10 @@ def markdown(report: dict) -> str:
                 "years; audit events in bulk), then bench/growth_bench.py in fresh processes, the two databases "
                 "in turn: the consult list's first page and the identifier search (POST, then the list it "
                 "redirects to; a different identifier each time, one consult found) as one clinician of twelve "
-                "teams, in-process through every middleware; the audit CSV export consumed to the end with "
-                "tracemalloc on.", "",
+                "teams, in-process through every middleware; the audit CSV export consumed to the end, its peak "
+                "the process's resident high-water mark during the export (VmHWM; in brackets, above the "
+                "resident size before it). The large database is a copy of the small one grown in bulk "
+                "(`seed_growth --append --reuse --fast`): its seeding time includes the small one's.", "",
                 "| Database | Seeded in | Size | Visible to the clinician | List p50 / p95 | Search p50 / p95 "
                 "| Export: peak, time |", "|---|---:|---:|---:|---:|---:|---:|"]
         for name in ("small", "large"):
@@ -767,7 +803,7 @@ def markdown(report: dict) -> str:
                 f"{d['db_bytes'] / 2**20:,.0f} MiB | {d['visible_to_clinician']:,} | "
                 f"{d['list']['median_ms']['median']:.1f} / {fmt_spread(d['list']['p95_ms'], ' ms', 1)} | "
                 f"{d['search']['median_ms']['median']:.1f} / {fmt_spread(d['search']['p95_ms'], ' ms', 1)} | "
-                f"{e['peak_python_mib']} MiB, {e['seconds']} s ({e['rows']:,} rows) |")
+                f"{e['peak_rss_mib']} MiB (+{e['peak_above_start_mib']}), {e['seconds']} s ({e['rows']:,} rows) |")
         out += ["", f"Large ÷ small: list p95 {g['list_p95_ratio']}×, search p95 {g['search_p95_ratio']}×, export "
                 f"peak {g['export_peak_ratio']}×. Backup of the large database (`backup_db`, SQLite's online backup) "
                 f"{g['backup_s']} s for {g['backup_bytes'] / 2**20:,.0f} MiB; `restore_db` of it into a new "
@@ -802,8 +838,10 @@ def markdown(report: dict) -> str:
         p = report["pdf"]
         c, r = p["consult"], p["reference"]
         out += ["## 6. PDF", "",
-                f"bench/pdf_bench.py (consult of {p['case']}) and bench/pdf_reference.py "
-                "(bench/reference_document.html), each in fresh processes "
+                f"bench/pdf_bench.py --saved (the consult of {p['case']} saved, then printed by "
+                "`consults.consult_print`, as the Print button does) and bench/pdf_reference.py (a reference "
+                "document of the same number of pages: bench/reference_document.html's sections repeated), "
+                "each in fresh processes "
                 f"({c['cold_ms']['runs']} each; cold = the first render in a process, warm = median of "
                 f"{c['warm_runs_per_process']} more).", "",
                 "| Document | Pages | Cold | Warm | Cold per page | Warm per page |", "|---|---:|---:|---:|---:|---:|"]
@@ -893,7 +931,7 @@ def main() -> int:
     parser.add_argument("--random", type=int, default=3000, help="random workups for the engine (default 3000)")
     parser.add_argument("--engine-repeats", type=int, default=9, help="passes over each workload (default 9)")
     parser.add_argument("--pdf-repeats", type=int, default=3, help="fresh processes per document (default 3)")
-    parser.add_argument("--pdf-runs", type=int, default=5, help="warm renders per process (default 5)")
+    parser.add_argument("--pdf-runs", type=int, default=3, help="warm renders per process (default 3)")
     parser.add_argument("--cli-repeats", type=int, default=3,
                         help="interleaved runs of each command-line measurement (default 3)")
     parser.add_argument("--typing-bodies", type=int, default=4000,

@@ -94,7 +94,7 @@ def consult_list(request: HttpRequest) -> HttpResponse:
             request.session.pop(SEARCH_SESSION_KEY, None)
         return redirect("consult_list")
     query = request.session.get(SEARCH_SESSION_KEY, "")
-    found = consults.consult_search(user=request.user, query=query).defer("workup", "result_zstd")
+    found = consults.ConsultListing(user=request.user, query=query)
     page = Paginator(found, CONSULTS_PER_PAGE).get_page(request.GET.get("page"))
     # The list shows patient identifiers: each page shown is recorded, with the search in effect.
     shown = "; ".join(part for part in (f"search {query!r}" if query else "",

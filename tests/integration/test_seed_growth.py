@@ -70,3 +70,19 @@ def test_the_audit_export_streams_the_trail_reading_it_in_chunks(client):
     # the seeded 4,505 consult events, and the security events of the export itself (no consult)
     assert len(rows) == AuditEvent.objects.count() == 4505 + AuditEvent.objects.filter(consult=None).count()
     assert {row[4] for row in rows} <= {"created", "viewed", "printed", "exported", "signed_in", "trail_exported"}
+
+
+def test_grows_a_seeded_database_by_copying_its_saved_consults():
+    seed(consults=20, events=100, distinct=4, teams=2)
+    with pytest.raises(CommandError, match="needs --append"):
+        seed(consults=50, events=0, reuse=True)
+    said = seed(consults=50, events=300, teams=2, append=True, reuse=True)
+    assert "Seeded 30 consults" in said and "50 in the database" in said
+    assert Consult.objects.count() == 50
+    # Copies of the 4 workups the engine evaluated: none evaluated again, none new.
+    assert Consult.objects.values("workup").distinct().count() == 4
+    assert Consult.objects.values("patient_identifier").distinct().count() == 50  # numbered on
+    assert AuditEvent.objects.count() == 4 + 100 + 300
+    for consult in Consult.objects.order_by("-id")[:5]:
+        assert consults.consult_result(consult=consult).options
+        assert consult.team.user_set.filter(pk=consult.author_id).exists()

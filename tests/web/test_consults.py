@@ -201,7 +201,7 @@ def test_list_is_searchable_by_identifier(client_for, author):
     assert 'method="post"' in body and "?q=" not in body
     client.post(reverse("consult_list"), {"q": "nobody"})
     empty = client.get(reverse("consult_list")).content.decode()
-    assert "No consult has an identifier containing" in empty
+    assert "No consult has an identifier starting with" in empty
     client.post(reverse("consult_list"), {"q": "nobody", "clear": "1"})
     assert ">JD<" in client.get(reverse("consult_list")).content.decode()
 

@@ -1,9 +1,12 @@
 """Fill a database with years of a hospital's consults and audit trail, to measure what grows with use.
 
     python manage.py seed_growth --consults 100000 --events 1000000 [--distinct 300] [--teams 12] [--seed 1]
+    python manage.py seed_growth --append --reuse --consults 100000 --events 990000 [--fast]
 
 Not for a production database: it refuses one that already holds consults unless --append is given.
-``make bench`` runs it on throwaway databases (bench/growth_bench.py).
+``make bench`` runs it on throwaway databases (bench/growth_bench.py): the small database first, then the large
+one as a copy of it grown with --append --reuse (its saved consults serve as the templates: no workup is
+evaluated twice) and --fast (SQLite: no journal, no fsync while seeding; a crash leaves a corrupt file).
 
 How: a few hundred distinct seeded workups (aml_salvage.workup_samples) are validated and evaluated by the
 real engine and saved through the real service (``consults.consult_create``: validation, team, audit event),
@@ -57,28 +60,67 @@ class Command(BaseCommand):
         parser.add_argument("--years", type=float, default=10, help="the span the consults and events cover")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--append", action="store_true", help="add to a database that has consults already")
+        parser.add_argument("--reuse", action="store_true",
+                            help="with --append: copy the consults already saved instead of evaluating new workups")
+        parser.add_argument("--fast", action="store_true",
+                            help="SQLite only, throwaway databases only: no rollback journal and no fsync while "
+                                 "seeding (WAL again at the end)")
 
     def handle(self, *args, consults: int, events: int, distinct: int, teams: int, batch: int, seed: int,
-               years: float, append: bool, **options):
+               years: float, append: bool, reuse: bool, fast: bool, **options):
         if min(consults, events, teams, batch) < 0 or teams < 1 or batch < 1:
             raise CommandError("--consults and --events must be ≥ 0, --teams and --batch ≥ 1")
+        if reuse and not append:
+            raise CommandError("--reuse copies the consults already saved: it needs --append")
         if Consult.objects.exists() and not append:
             raise CommandError("the database already holds consults: seed_growth is for throwaway databases "
                                "(--append to add to them anyway)")
         rng = random.Random(seed)
         started = time.perf_counter()
-        clinicians = self._clinicians(teams, seed)
-        templates = self._templates(min(distinct, consults), clinicians, rng)
-        t_templates = time.perf_counter()
-        span = timedelta(days=365.25 * years)
-        self._consults(consults - len(templates), templates, clinicians, rng, batch, span)
-        t_consults = time.perf_counter()
-        self._events(events, clinicians, rng, batch, span)
-        done = time.perf_counter()
+        if fast:
+            self._unsafe_pragmas(on=True)
+        try:
+            clinicians = self._clinicians(teams, seed)
+            existing = Consult.objects.count()
+            if reuse:
+                templates = list(Consult.objects.only("id").order_by("id"))
+                if not templates:
+                    raise CommandError("--reuse: the database holds no consults to copy")
+                added = max(0, consults - existing)
+                how = f"copies of the {existing:,} already saved"
+            else:
+                templates = self._templates(min(distinct, consults), clinicians, rng)
+                added = consults - len(templates)
+                how = f"{len(templates)} through the engine and the service"
+            t_templates = time.perf_counter()
+            span = timedelta(days=365.25 * years)
+            self._consults(added, templates, clinicians, rng, batch, span, first_number=Consult.objects.count() + 1)
+            t_consults = time.perf_counter()
+            self._events(events, clinicians, rng, batch, span)
+            done = time.perf_counter()
+        finally:
+            if fast:
+                self._unsafe_pragmas(on=False)
+        total = Consult.objects.count()
         self.stdout.write(self.style.SUCCESS(
-            f"Seeded {consults:,} consults ({len(templates)} through the engine and the service in "
-            f"{t_templates - started:.1f} s, the rest in {t_consults - t_templates:.1f} s) and {events:,} audit "
+            f"Seeded {total - existing:,} consults ({how} in {t_templates - started:.1f} s, the rest in "
+            f"{t_consults - t_templates:.1f} s; {total:,} in the database) and {events:,} audit "
             f"events ({done - t_consults:.1f} s)."))
+
+    @staticmethod
+    def _unsafe_pragmas(*, on: bool) -> None:
+        """SQLite: while seeding, no rollback journal and no fsync, and a large page cache (the events' indexes
+        are written in random order); WAL again after, as the app's settings open it."""
+        if connection.vendor != "sqlite":
+            raise CommandError("--fast is for SQLite throwaway databases only")
+        with connection.cursor() as cursor:
+            if on:
+                cursor.execute("PRAGMA journal_mode=OFF")
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("PRAGMA cache_size=-262144")  # KiB: 256 MiB
+            else:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
 
     def _clinicians(self, teams: int, seed: int) -> list:
         user_model = get_user_model()
@@ -108,7 +150,7 @@ class Command(BaseCommand):
         return saved
 
     def _consults(self, n: int, templates: list[Consult], clinicians: list, rng: random.Random, batch: int,
-                  span: timedelta) -> None:
+                  span: timedelta, first_number: int) -> None:
         """n more consults, each a copy made by the database of a saved template's stored columns, with its own
         team, author, identifier and time (spread over the span, oldest first): INSERT ... SELECT in batches, so
         the stored content is neither read back nor serialized again."""
@@ -127,7 +169,7 @@ class Command(BaseCommand):
             rows = []
             for i in range(first, min(first + batch, n)):
                 author, team = rng.choice(clinicians)
-                rows.append((team.pk, author.pk, f"GR-{len(ids) + i + 1:07d}", start + step * i, rng.choice(ids)))
+                rows.append((team.pk, author.pk, f"GR-{first_number + i:07d}", start + step * i, rng.choice(ids)))
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(sql, rows)
 
