@@ -15,6 +15,7 @@ import pytest
 from django.urls import reverse
 
 from aml_salvage import pdf, services
+from aml_salvage.models import AuditEvent
 from aml_salvage.presentation import dose_table
 from tests.factories import load_case
 from tests.web.conftest import post_data, saved_consult
@@ -199,6 +200,21 @@ def test_the_draft_carries_the_watermark_identifier_clinician_and_time_on_every_
     assert "Clinician Alice Moreau" in first and "not saved (draft)" in first
     assert "Chosen option ALTERNATIVE Azacitidine + venetoclax" in first  # not the rules' first (FLAG-IDA)
     assert "Override reason (not the preferred option): Declines intensive chemotherapy." in first
+    event = AuditEvent.objects.get(action="draft_printed")  # audited: who, from where, for which identifier
+    assert (event.user, event.consult, event.ip_address, event.detail) == (
+        author, None, "127.0.0.1", "patient identifier MRN-3003")
+
+
+def test_a_draft_without_an_identifier_is_audited_as_such(client_for, author):
+    response = client_for(author).post(reverse("print_draft"), post_data(patient_identifier=""))
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="draft_printed")
+    assert (event.user, event.consult, event.detail) == (author, None, "no patient identifier")
+
+
+def test_a_draft_refused_for_its_identifier_is_not_audited_as_printed(client_for, author):
+    client_for(author).post(reverse("print_draft"), post_data(patient_identifier="Jane Doe"))
+    assert not AuditEvent.objects.filter(action="draft_printed").exists()
 
 
 def test_an_invalid_workup_gets_a_400_naming_the_fields_never_a_500(client_for, author):
