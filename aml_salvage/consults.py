@@ -12,7 +12,6 @@ here; only ``consult_print`` reaches the PDF renderer, because printing is its j
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -21,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
+from django.http import HttpRequest
 from django.utils import timezone
 from pydantic import ValidationError as SchemaError
 
@@ -56,8 +56,10 @@ MSG_KB_CHANGED = (
 
 # Draft prints belong to no saved consult, so they cannot be audit events (each event names its consult):
 # they are logged here instead — who printed, when, and whether an identifier was on it; never the identifier.
-draft_log = logging.getLogger("aml_salvage.audit.draft")
-MSG_DRAFT_PRINTED = "draft printed by user {user} (patient identifier on it: {identified})"
+# The trail's detail of a draft print: the identifier printed on it (a paper about that patient left the app;
+# the trail is protected and already keeps the identifiers searched for), or that it carried none.
+DRAFT_DETAIL_IDENTIFIED = "patient identifier {identifier}"
+DRAFT_DETAIL_ANONYMOUS = "no patient identifier"
 
 
 class ConsultInvalid(Exception):
@@ -373,11 +375,13 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
 
 
 def consult_print_draft(*, user, workup: Workup, result: ConsultResult, patient_identifier: str = "",
-                        chosen_option_id: str = "", override_reason: str = "", notes: str = "") -> bytes:
+                        chosen_option_id: str = "", override_reason: str = "", notes: str = "",
+                        request: HttpRequest | None = None) -> bytes:
     """The decision sheet of a workup not saved yet (the workspace's "Print draft"): the same PDF as a saved
     consult's, watermarked "DRAFT — not saved, not for the chart" on every page, with the identifier, the
     clinician and the time. A chosen option that is not one of the result's is ignored (the sheet then leaves
-    the choice to write in). Raises ConsultInvalid for a malformed identifier. Logged (draft_log)."""
+    the choice to write in). Raises ConsultInvalid for a malformed identifier. Audited ("draft_printed", no
+    consult; the detail names the identifier printed on it, so the trail answers who printed what for whom)."""
     from . import pdf
 
     patient_identifier = (patient_identifier or "").strip()
@@ -397,5 +401,7 @@ def consult_print_draft(*, user, workup: Workup, result: ConsultResult, patient_
         override_reason=(override_reason or "").strip() or None, notes=(notes or "").strip() or None,
     )
     document = pdf.render_consult_pdf(html=pdf.render_consult_html(result=result, workup=workup, meta=meta))
-    draft_log.info(MSG_DRAFT_PRINTED.format(user=user.get_username(), identified="yes" if patient_identifier else "no"))
+    detail = (DRAFT_DETAIL_IDENTIFIED.format(identifier=patient_identifier) if patient_identifier
+              else DRAFT_DETAIL_ANONYMOUS)
+    audit_record(action="draft_printed", user=user, request=request, detail=detail)
     return document

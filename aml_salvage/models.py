@@ -196,6 +196,7 @@ class AuditEvent(models.Model):
         VIEWED = "viewed", "viewed"
         REVISED = "revised", "revised"  # on the original consult, when a revision of it is saved
         PRINTED = "printed", "printed"  # its PDF was produced
+        DRAFT_PRINTED = "draft_printed", "draft printed"  # no consult: detail, the identifier on it (or none)
         EXPORTED = "exported", "exported"  # its data left the app in another form (reserved for exports)
         DENIED = "denied", "access denied"  # another team's consult was asked for (404 answered)
         LISTED = "listed", "consult list shown"  # detail: the search in effect, the page, the admin filters

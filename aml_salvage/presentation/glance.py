@@ -114,7 +114,7 @@ def glance_build(options: list[OptionResult], *, chosen_id: str | None = None) -
 # Units are points (1/72 in): the SVG is as wide as the printed text block, so its type is true to size.
 WIDTH = 520
 ROW = 10
-TOP = 26
+TOP = 30  # the column headings, then the axis labels under them
 FONT = 8
 NAME_CHARS = 31
 RESP_X, RESP_W = 152, 100  # response bar, 0–100 %

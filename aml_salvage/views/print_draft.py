@@ -43,7 +43,7 @@ def print_draft(request: HttpRequest) -> HttpResponse:
         document = consults.consult_print_draft(
             user=request.user, workup=workup, result=result,
             patient_identifier=post.get("patient_identifier", ""), chosen_option_id=post.get("chosen_option_id", ""),
-            override_reason=post.get("override_reason", ""), notes=post.get("notes", ""),
+            override_reason=post.get("override_reason", ""), notes=post.get("notes", ""), request=request,
         )
     except consults.ConsultInvalid as exc:
         return render(request, DRAFT_INVALID_TEMPLATE,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from aml_salvage import accounts
 from aml_salvage.models import AuditEvent
 
-from .conftest import PASSWORD, mfa_device, saved_consult
+from .conftest import PASSWORD, mfa_device, post_data, saved_consult
 from .test_accounts import code_for
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +123,7 @@ def test_every_kind_of_event_reaches_the_csv(client_for, staff, author, teammate
     alice.get(reverse("consult_list"))
     alice.get(reverse("consult_detail", args=[consult.pk]))
     alice.get(reverse("consult_pdf", args=[consult.pk]))
+    alice.post(reverse("print_draft"), post_data(patient_identifier="MRN-3003"))
     saved_consult(author, revision_of=consult)
     Client(REMOTE_ADDR="10.0.0.2").get(reverse("consult_detail", args=[consult.pk]))  # anonymous: sign-in page
     olga = Client()
@@ -158,6 +159,8 @@ def test_every_kind_of_event_reaches_the_csv(client_for, staff, author, teammate
     assert (search["user"], search["address"], search["detail"]) == ("alice", "10.0.0.1", "MRN-1001")
     failed = next(row for row in rows if row["action"] == "sign_in_failed")
     assert (failed["user"], failed["address"], failed["team"], failed["consult_id"]) == ("alice", "10.0.0.1", "", "")
+    draft = next(row for row in rows if row["action"] == "draft_printed")
+    assert (draft["user"], draft["consult_id"], draft["detail"]) == ("alice", "", "patient identifier MRN-3003")
     denied = next(row for row in rows if row["action"] == "denied")
     assert (denied["user"], denied["consult_id"]) == ("olga", str(consult.pk))
     assert WRONG not in str(rows)

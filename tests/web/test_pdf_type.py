@@ -15,15 +15,16 @@ import pytest
 from django.urls import reverse
 
 from aml_salvage import pdf, services
+from aml_salvage.models import AuditEvent
 from aml_salvage.presentation import dose_table
 from tests.factories import load_case
 from tests.web.conftest import post_data, saved_consult
 from tests.web.test_pdf import CASES, FLT3, _case_path, _meta, _summary, flat
 
 MM = 72 / 25.4
-# Page furniture (running header and footer) sits in the margins: 17 mm at the top, 13 mm at the bottom
+# Page furniture (running header and footer) sits in the margins: 14 mm at the top, 11 mm at the bottom
 # (print/base.html). Body characters are the ones between them.
-TOP_MARGIN, BOTTOM_MARGIN = 17 * MM, 13 * MM
+TOP_MARGIN, BOTTOM_MARGIN = 14 * MM, 11 * MM
 BODY_MIN, DOSE_MIN, ANY_MIN = 10.0, 11.0, 8.0
 TOLERANCE = 0.05  # PDF font sizes are floats
 SUPERSEDED = "SUPERSEDED by consult #31 on 2026-03-05 10:15 EST"
@@ -133,12 +134,20 @@ def test_the_monitoring_plan_is_cited_and_says_what_the_knowledge_base_does_not_
 # --- Every option at a glance -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_the_page_after_the_sheet_lists_every_option_and_a_vector_chart_follows(path):
+def test_the_sheet_starts_on_page_1_and_the_next_page_holds_every_option_and_its_vector_chart(path):
+    """Page 1 opens the decision sheet; the sheet continues only while its warnings and monitoring need room
+    at 10 pt (one to three pages for the worked cases), and the page right after it holds the whole
+    at-a-glance comparison: every option's row, the chart and the metrics' definitions, on ONE page."""
     s = _summary(path.stem)
     pages = _pages(s.pdf)
-    glance = _sheet_pages(pages)[-1] + 1
+    assert "decision sheet" in _text(pages[0]) and "Doses for this patient" in _text(pages[0])
+    sheet = _sheet_pages(pages)
+    assert len(sheet) <= 3, f"{path.stem}: the decision sheet takes {len(sheet)} pages"
+    glance = sheet[-1] + 1
     page = pages[glance]
-    assert "Every option at a glance (28 options)" in _text(page)
+    text = _text(page)
+    assert text.startswith(f"Patient MRN 0012345 Every option at a glance ({len(s.result.options)} options)")
+    assert "Every option at a glance" not in " ".join(_text(p) for i, p in enumerate(pages) if i != glance)
     # The option column, read on its own (a name may wrap onto a second line of its row).
     words = page.extract_words()
     left = next(w["x0"] for w in words if w["text"] == "Option")
@@ -146,15 +155,35 @@ def test_the_page_after_the_sheet_lists_every_option_and_a_vector_chart_follows(
     column = flat(page.crop((left - 1, 0, right - 1, page.height)).extract_text())
     for option in s.result.options:
         assert flat(option.name) in column, f"{option.id}: no row on the at-a-glance page"
-    # The chart: on this page or the next (it follows the table), one vector bar or more per option with a
-    # figure, plus a gridline per tick (SVG text is not read back reliably, the drawing is).
+    # The chart on the same page: one vector bar or more per option with a figure, plus a gridline per tick
+    # (SVG text is not read back reliably, the drawing is), then every metric's definition.
     with_figure = [o for o in s.result.options if any(
         ev.value_pct is not None or ev.median_os_months is not None for ev in o.evidence)]
-    bars = max(len([r for r in pages[i].rects if r["height"] < 10]) for i in (glance, glance + 1))
-    gridlines = max(len([ln for ln in pages[i].lines if ln["x0"] == ln["x1"]]) for i in (glance, glance + 1))
-    assert bars >= len(with_figure), "one bar at least per option with a figure, drawn as vectors"
-    assert gridlines >= 6, "the axes' gridlines are drawn as vectors"
+    bars = [r for r in page.rects if r["height"] < 10]
+    gridlines = [ln for ln in page.lines if ln["x0"] == ln["x1"]]
+    assert len(bars) >= len(with_figure), "one bar at least per option with a figure, drawn as vectors"
+    assert len(gridlines) >= 6, "the axes' gridlines are drawn as vectors"
+    assert f"The {len(with_figure)} options with a figure; the others have none" in text  # the chart's caption
+    assert "Metrics as reported:" in text
+    assert "Appendix" not in text  # the appendix starts on a page of its own
     assert not any(p.images for p in pages), "no raster image anywhere: the chart is SVG"
+
+
+def test_a_short_sheet_takes_page_1_alone_and_the_comparison_is_page_2():
+    """The MRD-only relapse (a strategy, no dose table of its own): the sheet with its signatures fits on
+    page 1, so page 2 is every option at a glance, as the issue words it."""
+    pages = _pages(_summary("mrd-only-npm1-relapse-pre-hct-us").pdf)
+    assert _sheet_pages(pages) == range(0, 1)
+    assert "Every option at a glance (28 options)" in _text(pages[1])
+
+
+def test_a_chosen_alternatives_sheet_and_comparison_follow_each_other():
+    pages = _pages(_mec_chosen().pdf)
+    sheet = _sheet_pages(pages)
+    first = _text(pages[0])
+    assert "Doses for this patient" in first and "Rounding of mg/m² doses" in first  # the whole table on page 1
+    glance = _text(pages[sheet[-1] + 1])
+    assert "Every option at a glance (28 options)" in glance and "MEC Chosen" in glance
 
 
 # --- Superseded and draft: every page -----------------------------------------------------------------
@@ -199,6 +228,21 @@ def test_the_draft_carries_the_watermark_identifier_clinician_and_time_on_every_
     assert "Clinician Alice Moreau" in first and "not saved (draft)" in first
     assert "Chosen option ALTERNATIVE Azacitidine + venetoclax" in first  # not the rules' first (FLAG-IDA)
     assert "Override reason (not the preferred option): Declines intensive chemotherapy." in first
+    event = AuditEvent.objects.get(action="draft_printed")  # audited: who, from where, for which identifier
+    assert (event.user, event.consult, event.ip_address, event.detail) == (
+        author, None, "127.0.0.1", "patient identifier MRN-3003")
+
+
+def test_a_draft_without_an_identifier_is_audited_as_such(client_for, author):
+    response = client_for(author).post(reverse("print_draft"), post_data(patient_identifier=""))
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="draft_printed")
+    assert (event.user, event.consult, event.detail) == (author, None, "no patient identifier")
+
+
+def test_a_draft_refused_for_its_identifier_is_not_audited_as_printed(client_for, author):
+    client_for(author).post(reverse("print_draft"), post_data(patient_identifier="Jane Doe"))
+    assert not AuditEvent.objects.filter(action="draft_printed").exists()
 
 
 def test_an_invalid_workup_gets_a_400_naming_the_fields_never_a_500(client_for, author):
