@@ -74,6 +74,11 @@ def install_on(schema_editor, tables: dict[str, str]) -> None:
 
 
 def restore_0003(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        # Only the function's body changed: restore 0003's in place (other tables' triggers, such as those of
+        # 0004_store's knowledge content, may still call it, so it is never dropped here).
+        schema_editor.execute(previous.POSTGRES_FUNCTION, params=None)
+        return
     previous.uninstall(apps, schema_editor)
     previous.install(apps, schema_editor)
 

@@ -66,22 +66,25 @@ def _unguarded_rewrite(schema_editor, rewrite) -> None:
 def results_compress(apps, schema_editor) -> None:
     from aml_salvage import services, storage
 
+    # On the migrating connection (`migrate --database owner`): another connection would wait for this one's
+    # locks on the altered table, and this one for it.
+    db = schema_editor.connection.alias
     Consult = apps.get_model("aml_salvage", "Consult")
     KnowledgeContent = apps.get_model("aml_salvage", "KnowledgeContent")
-    if not Consult.objects.exists():
+    if not Consult.objects.using(db).exists():
         return
     kb = services.knowledge_get()
     content = kb.model_dump_json().encode()
     sha256 = storage.content_sha256(content)
-    if not KnowledgeContent.objects.filter(pk=sha256).exists():
-        KnowledgeContent.objects.create(sha256=sha256, kb_version=kb.version, content=content.decode())
+    if not KnowledgeContent.objects.using(db).filter(pk=sha256).exists():
+        KnowledgeContent.objects.using(db).create(sha256=sha256, kb_version=kb.version, content=content.decode())
 
     def rewrite() -> None:
-        for pk, result in Consult.objects.order_by("pk").values_list("pk", "result").iterator(chunk_size=200):
+        for pk, result in Consult.objects.using(db).order_by("pk").values_list("pk", "result").iterator(chunk_size=200):
             blob = storage.result_compress(result, content=content)
             if storage.result_decompress(blob, content=content) != result:
                 raise RuntimeError(f"consult {pk}: the compressed result does not read back as stored")
-            Consult.objects.filter(pk=pk).update(result_zstd=blob, kb_content_id=sha256)
+            Consult.objects.using(db).filter(pk=pk).update(result_zstd=blob, kb_content_id=sha256)
 
     _unguarded_rewrite(schema_editor, rewrite)
 
@@ -89,14 +92,16 @@ def results_compress(apps, schema_editor) -> None:
 def results_decompress(apps, schema_editor) -> None:
     from aml_salvage import storage
 
+    db = schema_editor.connection.alias
     Consult = apps.get_model("aml_salvage", "Consult")
     KnowledgeContent = apps.get_model("aml_salvage", "KnowledgeContent")
-    contents = {row.pk: row.content.encode() for row in KnowledgeContent.objects.all()}
+    contents = {row.pk: row.content.encode() for row in KnowledgeContent.objects.using(db).all()}
 
     def rewrite() -> None:
-        rows = Consult.objects.order_by("pk").values_list("pk", "result_zstd", "kb_content_id")
+        rows = Consult.objects.using(db).order_by("pk").values_list("pk", "result_zstd", "kb_content_id")
         for pk, blob, sha256 in rows.iterator(chunk_size=200):
-            Consult.objects.filter(pk=pk).update(result=storage.result_decompress(blob, content=contents[sha256]))
+            result = storage.result_decompress(blob, content=contents[sha256])
+            Consult.objects.using(db).filter(pk=pk).update(result=result)
 
     _unguarded_rewrite(schema_editor, rewrite)
 
