@@ -4,10 +4,13 @@ that go through the form's own inverse mapping, so a test speaks in workups, not
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -123,6 +126,19 @@ def saved_consult(user, workup: dict | None = None, **kwargs):
 @pytest.fixture
 def consult(author):
     return saved_consult(author, patient_identifier="MRN-1001")
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock, moved by hand: the session's expiry, its renewal, the sign-in stamp and the absolute
+    lifetime all read it. clock(minutes=31) moves it on."""
+    now = [timezone.now()]
+    monkeypatch.setattr(timezone, "now", lambda: now[0])
+
+    def advance(**delta):
+        now[0] += timedelta(**delta)
+
+    return advance
 
 
 __all__ = ["PASSWORD", "build", "mfa_device", "otp_verified", "post_data", "saved_consult", "second_factor"]

@@ -5,7 +5,6 @@ for clinicians; clinicians change their own password; staff hand over one-time r
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
@@ -215,18 +214,6 @@ def test_clinicians_cannot_issue_reset_links(client_for, author, teammate):
 
 
 # --- session lifetime ----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Django's clock, moved by hand (the session's expiry, the sign-in stamp and the lifetime read it)."""
-    now = [timezone.now()]
-    monkeypatch.setattr(timezone, "now", lambda: now[0])
-
-    def advance(**delta):
-        now[0] += timedelta(**delta)
-
-    return advance
-
 
 def test_a_session_active_throughout_ends_12_hours_after_sign_in(author, clock):
     client = password_step(author)

@@ -8,23 +8,10 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Django's clock, moved by hand: the session's expiry and the renewal interval both read it."""
-    now = [timezone.now()]
-    monkeypatch.setattr(timezone, "now", lambda: now[0])
-
-    def advance(**delta):
-        now[0] += timedelta(**delta)
-
-    return advance
 
 
 def signed_in(user) -> Client:
