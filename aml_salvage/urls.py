@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("workspace/print-draft/", views.print_draft, name="print_draft"),
     path("result/options/<slug:option_id>/", views.option_detail, name="option_detail"),
+    path("result/glance/", views.result_glance, name="result_glance"),
     path("consults/", views.consult_list, name="consult_list"),
     path("consults/new/", views.consult_create, name="consult_create"),
     path("consults/<int:pk>/", views.consult_detail, name="consult_detail"),

@@ -276,6 +276,9 @@ class RegimenFacts:
 class KnowledgeFacts:
     kb: KnowledgeBase  # the knowledge base these facts were built from (consult_build checks it is the one used)
     regimens: Mapping[str, RegimenFacts]
+    # By jurisdiction, what every option cites whatever the workup (RegimenFacts.cited), in the knowledge base's
+    # regimen order: the start of every result's reference numbering (consult_build).
+    cited: Mapping[str, tuple[str, ...]]
 
 
 def _regimen_facts(kb: KnowledgeBase, regimen: Regimen) -> RegimenFacts:
@@ -305,8 +308,11 @@ def _regimen_facts(kb: KnowledgeBase, regimen: Regimen) -> RegimenFacts:
 
 def knowledge_facts(kb: KnowledgeBase) -> KnowledgeFacts:
     """The per-knowledge-base precompute of the engine (see above)."""
-    return KnowledgeFacts(kb=kb, regimens=MappingProxyType({rid: _regimen_facts(kb, reg)
-                                                            for rid, reg in kb.regimens.items()}))
+    regimens = {rid: _regimen_facts(kb, reg) for rid, reg in kb.regimens.items()}
+    jurisdictions = dict.fromkeys(j for facts in regimens.values() for j in facts.cited)
+    cited = {j: tuple(dict.fromkeys(s for facts in regimens.values() for s in facts.cited.get(j, ())))
+             for j in jurisdictions}
+    return KnowledgeFacts(kb=kb, regimens=MappingProxyType(regimens), cited=MappingProxyType(cited))
 
 
 def _own(model, **lists):
@@ -363,7 +369,8 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, k
 
 
 def _references(kb: KnowledgeBase, cited_in_order: list[str]) -> list[ReferenceOut]:
-    """The references cited, numbered in order of first citation."""
+    """The references cited, numbered in the order given (consult_build: the knowledge base's fixed citations
+    first, then the workup's)."""
     numbered = []
     for number, ref_id in enumerate(dict.fromkeys(cited_in_order), start=1):
         ref = kb.references[ref_id]
@@ -390,8 +397,12 @@ def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _
         for rank, draft in enumerate(_ranked(list(selection.drafts.values())), start=1)
     ]
     actions = selection.actions
-    # The EPI's sources, each option's in rank order, then the actions'.
-    cited = list(assessment.epi.sources if assessment.epi else [])
+    # The numbering: first what the options cite whatever the workup, in the knowledge base's regimen order
+    # (the same for every workup in a jurisdiction), then what this workup adds — the EPI's sources, each
+    # option's reasons' and patient-specific warnings' in rank order, the actions'. So a reference keeps its
+    # number from one keystroke to the next, and the page, the live panel and the PDF share it.
+    cited = list(facts.cited.get(workup.context.jurisdiction, ()))
+    cited += assessment.epi.sources if assessment.epi else []
     for option in options:
         cited.extend(option.sources)
     for action in actions:

@@ -148,9 +148,10 @@ def consult_view(*, result: ConsultResult, parameters: Parameters | None,
     )
 
 
-def view_context(view: ConsultView, *, chosen_id: str | None = None) -> dict:
+def view_context(view: ConsultView, *, chosen_id: str | None = None, glance: bool = True) -> dict:
     """The model as a template context: the view itself, and the names the shared components read
-    (chosen_id marks the chosen option in the at-a-glance comparison)."""
+    (chosen_id marks the chosen option in the at-a-glance comparison; glance=False: the live panel, which
+    loads the comparison when it is opened)."""
     return {
         "view": view,
         "result": view.result,
@@ -161,5 +162,5 @@ def view_context(view: ConsultView, *, chosen_id: str | None = None) -> dict:
         "thresholds": view.thresholds,
         "reference_numbers": view.reference_numbers,
         "references": view.references,
-        "glance": glance_build(view.result.options, chosen_id=chosen_id),
+        "glance": glance_build(view.result.options, chosen_id=chosen_id) if glance else None,
     }

@@ -3,7 +3,6 @@ formatting logic of their own, no state: a filter's output depends on its argume
 panel's option cards, kept by content (``live_card``)."""
 
 import functools
-import re
 from collections import namedtuple
 
 from django import template
@@ -48,15 +47,11 @@ def severity_label(severity: str) -> str:
 @register.filter
 def ref_numbers(source_ids, numbers) -> str:
     """'[3, 7]' for a list of reference ids, in the result's numbering."""
-    if numbers is NUMBERED_LATER:
-        return _ref_mark(source_ids)
     return p.ref_numbers_text(source_ids, numbers or {})
 
 
 @register.filter
 def ref_numbers_one(source_id, numbers) -> str:
-    if numbers is NUMBERED_LATER:
-        return _ref_mark((source_id,))
     return p.ref_numbers_text((source_id,), numbers or {})
 
 
@@ -64,44 +59,36 @@ def ref_numbers_one(source_id, numbers) -> str:
 #
 # The live panel re-renders at each pause in typing, and its 28 option cards are most of its template time
 # (bench/results.md); from one keystroke to the next most cards are unchanged. So a card is rendered by a
-# function whose arguments are everything the card shows — the option as JSON, whether it is the chosen option
-# and whether it is dosed — and lru_cache keeps the output by those arguments. The template receives nothing
-# but those arguments, so the cache cannot serve a card that differs from what the template would render now.
-# A card other than a preferred option's shows no doses and no warnings (they load with its detail): they are
-# left out of its content, so that a new weight does not make every card new; so are the fields no card shows.
-#
-# The reference numbers a card shows ('[3, 7]') are the result's numbering, by first citation over all the
-# options: one warning more on the first option renumbers every card after it (a third of the updates as a
-# clinician types, bench/results.md). So the card is rendered with the numbering left open — the ref_numbers
-# filters write the reference ids between two control characters no text of a card contains — and each
-# request fills in its own numbers (``_numbered``). Per process, bounded; the cache holds knowledge-base
-# content and doses, never a workup or an identifier.
+# function whose arguments are everything the card shows — the option as JSON, the reference numbers of the
+# sources it may cite, whether it is the chosen option and whether it is dosed — and lru_cache keeps the
+# output by those arguments. The template receives nothing but those arguments, so the cache cannot serve a
+# card that differs from what the template would render now. A card other than a preferred option's shows no
+# doses and no warnings (they load with its detail): they are left out of its content, so that a new weight
+# does not make every card new; so are the fields no card shows. Per process, bounded; the cache holds
+# knowledge-base content and doses, never a workup or an identifier.
 
 LIVE_CARD_TEMPLATE = "partials/option_live.html"
-NUMBERED_LATER = object()  # a card's reference_numbers while it is rendered for the cache
-_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
-_MARKED = re.compile(f"{_MARK_OPEN}([^{_MARK_CLOSE}]*){_MARK_CLOSE}")
-
-
-def _ref_mark(source_ids) -> str:
-    return _MARK_OPEN + " ".join(source_ids) + _MARK_CLOSE
-
-
-def _numbered(html: str, numbers: dict[str, int]) -> str:
-    """The card with this result's reference numbers where its rendering left them open."""
-    return _MARKED.sub(lambda m: p.ref_numbers_text(m.group(1).split(), numbers), html)
 
 
 @functools.lru_cache(maxsize=1024)
-def _live_card(option_json: str, *, chosen: bool, dosed: bool) -> str:
+def _live_card(option_json: str, numbers: tuple[tuple[str, int], ...], *, chosen: bool, dosed: bool) -> str:
     option = OptionResult.model_validate_json(option_json)
     return render_to_string(LIVE_CARD_TEMPLATE, {
         "option": option,
         "doses": p.dose_table(option),
         "dosed": dosed,
-        "reference_numbers": NUMBERED_LATER,
+        "reference_numbers": dict(numbers),
         "chosen_option_id": option.id if chosen else None,
     })
+
+
+def _card_sources(option: OptionResult) -> list[str]:
+    """Every reference a card of this option may cite: its reasons', evidence's, availability's, warnings'."""
+    ids = [s for rule in option.rules for s in rule.sources]
+    ids += [ev.reference for ev in option.evidence]
+    ids += option.availability_detail.sources
+    ids += [s for w in option.warning_details for s in w.sources]
+    return ids
 
 
 @register.simple_tag(takes_context=True)
@@ -113,9 +100,11 @@ def live_card(context, option: OptionResult) -> str:
     if option.tier != "preferred":
         unseen.update(doses=[], dosing_basis=None, dosing_note=None, warning_details=[])
     shown = option.model_copy(update=unseen)
-    html = _live_card(shown.model_dump_json(), chosen=option.id == context.get("chosen_option_id"),
+    numbers = context.get("reference_numbers") or {}
+    cited = tuple((ref, numbers[ref]) for ref in dict.fromkeys(_card_sources(shown)) if ref in numbers)
+    html = _live_card(shown.model_dump_json(), cited, chosen=option.id == context.get("chosen_option_id"),
                       dosed=bool(option.doses))
-    return mark_safe(_numbered(html, context.get("reference_numbers") or {}))  # numbers: digits only
+    return mark_safe(html)  # rendered by the template engine, autoescaped
 
 
 # --- Every option at a glance, rendered once per content ------------------------------------------------------

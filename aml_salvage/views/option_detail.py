@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 from .. import services
 from ..domain.workup import Workup
 from ..presentation import consult_view, view_context
+from ..presentation.glance import glance_build
 
 URL_NAME = "option_detail"
 TOKEN_HEADER = "X-Workup-Token"
@@ -75,9 +76,7 @@ def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
     try:
         workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
     except TokenRefused as refused:
-        # htmx swaps only successful responses: say it in the disclosure rather than leave "Loading…".
-        status = 200 if request.htmx else refused.status
-        return HttpResponse(f'<p class="stale" role="alert">{refused.message}</p>', status=status)
+        return _refused(request, refused)
     view = consult_view(result=services.consult_evaluate(workup=workup),
                         parameters=services.knowledge_get().parameters)
     card = view.option(option_id)
@@ -95,5 +94,26 @@ def option_detail(request: HttpRequest, option_id: str) -> HttpResponse:
     return render(request, "partials/option_detail.html", context)
 
 
+def _refused(request: HttpRequest, refused: TokenRefused) -> HttpResponse:
+    # htmx swaps only successful responses: say it in the disclosure rather than leave "Loading…".
+    status = 200 if request.htmx else refused.status
+    return HttpResponse(f'<p class="stale" role="alert">{refused.message}</p>', status=status)
+
+
+@require_GET
+def result_glance(request: HttpRequest) -> HttpResponse:
+    """Every option at a glance (table and chart) for the live panel's workup, loaded when the clinician opens
+    the comparison: it shows tiers and published figures, never a dose, and is a third of a panel's weight, so
+    the update sent at each pause in typing leaves it out (the saved page and the PDF carry it inline)."""
+    try:
+        workup = workup_from_token(token=request.headers.get(TOKEN_HEADER, ""), user=request.user)
+    except TokenRefused as refused:
+        return _refused(request, refused)
+    result = services.consult_evaluate(workup=workup)
+    return render(request, "partials/glance_live.html",
+                  {"glance": glance_build(result.options, chosen_id=request.GET.get("chosen") or None)})
+
+
 __all__ = ["KB_CHANGED_MESSAGE", "STALE_MESSAGE", "TOKEN_HEADER", "URL_NAME", "TokenRefused", "option_detail",
+           "result_glance",
            "workup_from_token", "workup_token"]

@@ -116,7 +116,7 @@ def workspace_render(
     view = None
     if result is not None:
         view = consult_view(result=result, parameters=services.knowledge_get().parameters)
-        context.update(view_context(view))
+        context.update(view_context(view, glance=not request.htmx))
         context.update(kb_stamp_field=KB_STAMP_FIELD, kb_stamp=services.knowledge_stamp())
     if request.htmx:
         # Live update: lean option cards whose detail loads when opened (views/option_detail.py), from the

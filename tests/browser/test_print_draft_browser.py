@@ -1,6 +1,6 @@
 """Print draft in a real browser: fill a workup in the workspace, click "Print draft", and the new tab gets the
 decision sheet as a PDF watermarked on every page; the browser's own print of the workspace shows the draft
-header; the at-a-glance comparison is in the live result. Debian's chromium through Playwright."""
+header; the at-a-glance comparison loads in the live result when opened. Debian's chromium through Playwright."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_print_draft_opens_the_watermarked_decision_sheet(page, clinician, live_
 
     # The comparison of every option is in the live result, collapsed.
     glance = page.locator("#result-panel details.glance-details")
-    glance.locator("summary").click()
+    glance.locator("summary").click()  # loads it (views/option_detail.py result_glance)
+    glance.locator("tr[data-glance-option]").nth(27).wait_for()
     assert glance.locator("tr[data-glance-option]").count() == 28
     assert glance.locator("svg.glance-chart rect").count() > 10
 

@@ -32,6 +32,8 @@ def clinician_responses(client, consult):
         "workspace post": client.post(reverse("workspace"), post_data()),
         "option detail": client.get(reverse(URL_NAME, args=["flag-ida"]), **HX,
                                     **{"HTTP_" + TOKEN_HEADER.upper().replace("-", "_"): token}),
+        "live comparison": client.get(reverse("result_glance"), **HX,
+                                       **{"HTTP_" + TOKEN_HEADER.upper().replace("-", "_"): token}),
         "consult page": client.get(detail),
         "consult list": client.get(reverse("consult_list")),
         "consult search": client.post(reverse("consult_list"), {"q": "MRN"}, follow=True),
