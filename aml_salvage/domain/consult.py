@@ -253,12 +253,11 @@ def _warning(kb: KnowledgeBase, record: WarningRecord, values: dict[str, str] | 
 
 # --- What an option shows of its regimen whatever the workup: one precompute per knowledge base ---------------
 #
-# Built once when the knowledge base is loaded (services pins it beside the knowledge base), of immutable data:
-# frozen models whose only lists are copied into each result (_own), mapping proxies and tuples. A result can
-# change its own lists without touching the precompute or the next result (tests/unit/test_engine_isolation.py).
-# Each result's copies are shallow ``model_copy``s with fresh lists (_own): the models were validated when the
-# precompute built them, and a copy of the same values checks nothing new (bench: a copy costs less than half
-# of validating an evidence record from the knowledge base's again, and no pydantic internals are bypassed).
+# Built once when the knowledge base is loaded (services pins it beside the knowledge base), of immutable data
+# only: frozen models whose sequences are tuples (the evidence records, availability and static warnings as a
+# result shows them), mapping proxies and tuples. Each result holds these same records in lists of its own, so
+# a result can change its own lists without touching the precompute or the next result, and cannot change the
+# shared records (tests/unit/test_engine_isolation.py).
 
 @dataclass(frozen=True)
 class RegimenFacts:
@@ -315,17 +314,6 @@ def knowledge_facts(kb: KnowledgeBase) -> KnowledgeFacts:
     return KnowledgeFacts(kb=kb, regimens=MappingProxyType(regimens), cited=MappingProxyType(cited))
 
 
-def _own(model, **lists):
-    """A copy of a precomputed frozen model with its own copies of its lists (the models are frozen, their lists
-    are not): what a result may change is never shared."""
-    return model.model_copy(update={name: list(value) for name, value in lists.items()})
-
-
-def _evidence_own(evidence: EvidenceOut) -> EvidenceOut:
-    # secondary's items are frozen models of strings: shared safely, the list itself is copied.
-    return _own(evidence, reported_in=evidence.reported_in, secondary=evidence.secondary, notes=evidence.notes)
-
-
 def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, kb: KnowledgeBase, workup: Workup,
             assessment: Assessment, dosing: DoseCalculator, basis: DosingBasis) -> OptionResult:
     """One option as the result shows it: tier and reasons from the rules, the regimen's evidence and
@@ -333,7 +321,7 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, k
     jurisdiction = workup.context.jurisdiction
     availability = facts.availability[jurisdiction]
     conditional = _conditional_warnings(regimen, facts, workup, assessment, kb)
-    warnings = [_own(w, sources=w.sources) for w in facts.warnings]
+    warnings = list(facts.warnings)
     shown = set(regimen.warnings)
     for warning_id, values in conditional:
         if warning_id not in shown:
@@ -357,11 +345,11 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, k
     return OptionResult(
         id=regimen.id, name=regimen.name, kind=regimen.kind, summary=regimen.summary, tier=draft.tier, rank=rank,
         availability=availability.status,
-        availability_detail=_own(availability, sources=availability.sources),
+        availability_detail=availability,
         targets=regimen.targets, provisional=draft.provisional,
         reasons=[reason_display(reason) for reason in draft.reasons], rules=draft.reasons, views=draft.views,
         sources=list(sources), evidence_note=regimen.evidence_note,
-        evidence=[_evidence_own(e) for e in facts.evidence],
+        evidence=facts.evidence,
         doses=doses, dosing_note=dosing_note, dosing_basis=basis if doses else None,
         duration_notes=regimen.duration_notes,
         warnings=[w.text for w in warnings], warning_details=warnings,

@@ -98,7 +98,7 @@ class EvidenceOut(_Out):
     id: str
     study: str
     reference: str
-    reported_in: list[str]
+    reported_in: tuple[str, ...]
     design: str
     population: str
     setting: str
@@ -111,15 +111,15 @@ class EvidenceOut(_Out):
     comparator: str | None
     median_os_months: float | None
     median_os_detail: str | None
-    secondary: list[SecondaryFigureOut]
-    notes: list[str]
+    secondary: tuple[SecondaryFigureOut, ...]
+    notes: tuple[str, ...]
     uncertain: bool
 
 
 class AvailabilityOut(_Out):
     jurisdiction: str
     status: Literal["available", "restricted", "unavailable"]
-    sources: list[str]
+    sources: tuple[str, ...]
     as_of: str
     note: str | None
 
@@ -165,7 +165,7 @@ class WarningOut(_Out):
     id: str
     text: str
     severity: str
-    sources: list[str]
+    sources: tuple[str, ...]
 
 
 class OptionResult(_Out):
