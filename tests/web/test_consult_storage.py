@@ -18,12 +18,12 @@ from django.urls import reverse
 from aml_salvage import consults, services
 from aml_salvage.domain.consult import consult_build
 from aml_salvage.models import Consult, KnowledgeContent, KnowledgeContentWriteOnce
-from bench.storage import CONSULT_TABLES, consults_save, table_bytes, varied_workups
 from tests.factories import YOUNG_FIT, build
+from tests.storage_support import CONSULT_TABLES, consults_save, table_bytes, varied_workups
 from tests.web.conftest import saved_consult
 from tests.web.test_security_records import refused
 
-STORAGE_SAMPLE = 200  # consults: bench/storage.py measures 1,000 (README, Stored data)
+STORAGE_SAMPLE = 200  # consults, the worked cases with new numbers: bench/storage.py measures 1,000 (README)
 OLD_TABLE = "storage_test_old_json"
 
 
