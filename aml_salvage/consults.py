@@ -123,7 +123,7 @@ class ConsultListing:
     source is read newest first by its index, as far as the page needs ((author or team, created_at)), or
     with a search by the identifier's start ((author or team, UPPER(identifier), created_at)); the pages merge
     them and then read only the rows shown. Without a search the count is the database's (from the author and
-    team indexes alone, about 2.5 ms for 8,000 consults); with one it is the number of matches. Deep pages
+    team indexes alone); with one it is the number of matches. Deep pages
     read every newer index entry of each source (page 100: 2,500 each)."""
 
     def __init__(self, *, user, query: str = ""):
@@ -354,7 +354,7 @@ def consult_print(*, consult: Consult, user, as_html: bool = False) -> bytes:
     document another would not produce now, and no copy of a patient's printout is kept anywhere but in
     the clinician's hands. A per-process cache of PDFs was dropped for this (issue 14): a shared one (the
     database cache) would keep every printout, pickled, in a table outside the audit trail for a day, to
-    save one render (about 150 ms warm, as `make bench` measures it) on a second print of the same consult.
+    save one render (bench/results.md, "PDF") on a second print of the same consult.
     """
     # Imported here: printing is the one service that needs the renderer, and saving or finding
     # consults should not load WeasyPrint.

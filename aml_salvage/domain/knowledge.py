@@ -649,8 +649,8 @@ class KnowledgeError(Exception):
         super().__init__("knowledge base invalid:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-# libyaml's parser (PyYAML built against it, as the wheels are) reads the knowledge base ten times faster
-# than the pure-Python one; both build the same plain data with the same safe constructor, so validation
+# libyaml's parser (PyYAML built against it, as the wheels are) reads the knowledge base much faster than the
+# pure-Python one; both build the same plain data with the same safe constructor, so validation
 # is unchanged.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

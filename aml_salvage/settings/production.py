@@ -37,8 +37,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The connection is kept too (conn_max_age above): opening the file and setting WAL on every request cost
-    # the signed-in live update about 1.5 ms of its ~7. Each gunicorn sync worker has its own connection.
+    # The connection is kept too (conn_max_age above): otherwise every request opens the file and sets WAL
+    # again (bench/results.md has the cost). Each gunicorn sync worker has its own connection.
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:/// or postgres:// URL")
