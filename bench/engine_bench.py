@@ -3,7 +3,8 @@
     python bench/engine_bench.py [--random N] [--repeats R]
 
 Prints a table and writes bench/engine_results.json (git-ignored). Each figure is the median over
-R repeated runs with its spread (min–max). Target (issue 6): ≥ 5,000 results/s (≤ 0.2 ms each).
+R repeated runs with its spread (min–max). A reported figure, not a target (issue 15 retired the
+results-per-second target: what a clinician feels is budgets 1 and 2).
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ django.setup()
 from aml_salvage import services  # noqa: E402
 from aml_salvage.domain.workup import Workup  # noqa: E402
 from bench.workloads import case_workups, random_workups  # noqa: E402
-
-TARGET_RESULTS_PER_S = 5000
 
 
 def _timed(fn, items) -> float:
@@ -76,8 +75,8 @@ def measure(items: list[dict], repeats: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--random", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--random", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "engine_results.json"))
     args = parser.parse_args()
     report = {
@@ -86,19 +85,15 @@ def main() -> int:
                         "kb_version": services.knowledge_get().version},
         "worked_cases": measure(case_workups(), args.repeats),
         "random_workups": measure(random_workups(args.random), args.repeats),
-        "target_results_per_s": TARGET_RESULTS_PER_S,
     }
     for name in ("worked_cases", "random_workups"):
         r = report[name]
-        full = r["validate_and_evaluate"]
         print(f"{name} (n={r['n']}, {args.repeats} repeats):")
         for key in ("validation_only", "engine_only", "validate_and_evaluate"):
             s = r[key]
             print(f"  {key:22} median {s['median_ms']:.4f} ms  (spread {s['min_ms']:.4f}–{s['max_ms']:.4f})"
                   f"  → {s['per_second']:,.0f}/s")
         print(f"  one full result costs {r['ratio_full_to_validation']:.1f}× validating the workup alone")
-        verdict = "meets" if full["per_second"] >= TARGET_RESULTS_PER_S else "MISSES"
-        print(f"  {verdict} the target of ≥{TARGET_RESULTS_PER_S:,} results/s")
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"written {args.out}")
     return 0

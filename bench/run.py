@@ -928,8 +928,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="wrk runs per endpoint and concurrency (default 3)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk warm-up per endpoint (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
-    parser.add_argument("--random", type=int, default=3000, help="random workups for the engine (default 3000)")
-    parser.add_argument("--engine-repeats", type=int, default=9, help="passes over each workload (default 9)")
+    parser.add_argument("--random", type=int, default=600, help="random workups for the engine (default 600)")
+    parser.add_argument("--engine-repeats", type=int, default=3, help="passes over each workload (default 3)")
     parser.add_argument("--pdf-repeats", type=int, default=3, help="fresh processes per document (default 3)")
     parser.add_argument("--pdf-runs", type=int, default=3, help="warm renders per process (default 3)")
     parser.add_argument("--cli-repeats", type=int, default=3,
