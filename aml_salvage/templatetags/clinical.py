@@ -58,24 +58,26 @@ def ref_numbers_one(source_id, numbers) -> str:
 # --- The live panel's option cards, rendered once per content ------------------------------------------------
 #
 # The live panel re-renders at each pause in typing, and its 28 option cards are most of its template time
-# (bench/results.md); from one keystroke to the next most cards are unchanged. So a card is rendered by a
-# function whose arguments are everything the card shows — the option as JSON, the reference numbers of the
-# sources it may cite, whether it is the chosen option and whether it is dosed — and lru_cache keeps the
-# output by those arguments. The template receives nothing but those arguments, so the cache cannot serve a
-# card that differs from what the template would render now. A card other than a preferred option's shows no
-# doses and no warnings (they load with its detail): they are left out of its content, so that a new weight
-# does not make every card new; so are the fields no card shows. Per process, bounded; the cache holds
-# knowledge-base content and doses, never a workup or an identifier.
+# (bench/results.md); from one keystroke to the next most cards are unchanged. So a card's body (the card of a
+# not-recommended option: its entry in the set-aside list) is rendered by a function whose arguments are
+# everything it shows — the option as JSON, the reference numbers of the sources it may cite, whether it is
+# the chosen option and whether it is dosed — and lru_cache keeps the output by those arguments. The template
+# receives nothing but those arguments, so the cache cannot serve a card that differs from what the template
+# would render now. No body shows doses or warnings (partials/result.html renders a preferred option's under
+# its body, afresh at each update): they are left out of its content, with the fields no card shows, so that
+# a new weight makes no body new and the cache holds no dose. Per process, bounded.
 
-LIVE_CARD_TEMPLATE = "partials/option_live.html"
+LIVE_CARD_TEMPLATES = {"not_recommended": "partials/option_set_aside.html"}
+LIVE_CARD_TEMPLATE = "partials/option_live.html"  # every other tier's
+UNSEEN_ON_A_CARD = {"reasons": [], "warnings": [], "sources": [], "doses": [], "dosing_basis": None,
+                    "dosing_note": None, "warning_details": []}
 
 
 @functools.lru_cache(maxsize=1024)
 def _live_card(option_json: str, numbers: tuple[tuple[str, int], ...], *, chosen: bool, dosed: bool) -> str:
     option = OptionResult.model_validate_json(option_json)
-    return render_to_string(LIVE_CARD_TEMPLATE, {
+    return render_to_string(LIVE_CARD_TEMPLATES.get(option.tier, LIVE_CARD_TEMPLATE), {
         "option": option,
-        "doses": p.dose_table(option),
         "dosed": dosed,
         "reference_numbers": dict(numbers),
         "chosen_option_id": option.id if chosen else None,
@@ -83,25 +85,20 @@ def _live_card(option_json: str, numbers: tuple[tuple[str, int], ...], *, chosen
 
 
 def _card_sources(option: OptionResult) -> list[str]:
-    """Every reference a card of this option may cite: its reasons', evidence's, availability's, warnings'."""
+    """Every reference a card's body may cite: its reasons', evidence's and availability's."""
     ids = [s for rule in option.rules for s in rule.sources]
     ids += [ev.reference for ev in option.evidence]
     ids += option.availability_detail.sources
-    ids += [s for w in option.warning_details for s in w.sources]
     return ids
 
 
 @register.simple_tag(takes_context=True)
 def live_card(context, option: OptionResult) -> str:
-    """``partials/option_live.html`` for this option, kept by content (see above)."""
-    # Left out of the content: what no card shows (the plain-text reasons and warnings, the sources cited by
-    # the whole option) and, but on a preferred option's card, its doses and warnings.
-    unseen = {"reasons": [], "warnings": [], "sources": []}
-    if option.tier != "preferred":
-        unseen.update(doses=[], dosing_basis=None, dosing_note=None, warning_details=[])
-    shown = option.model_copy(update=unseen)
+    """The body of this option's card on the live panel (``partials/option_live.html``), or its set-aside
+    entry (``partials/option_set_aside.html``), kept by content (see above)."""
     numbers = context.get("reference_numbers") or {}
-    cited = tuple((ref, numbers[ref]) for ref in dict.fromkeys(_card_sources(shown)) if ref in numbers)
+    cited = tuple((ref, numbers[ref]) for ref in dict.fromkeys(_card_sources(option)) if ref in numbers)
+    shown = option.model_copy(update=UNSEEN_ON_A_CARD)
     html = _live_card(shown.model_dump_json(), cited, chosen=option.id == context.get("chosen_option_id"),
                       dosed=bool(option.doses))
     return mark_safe(html)  # rendered by the template engine, autoescaped

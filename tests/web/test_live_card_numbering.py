@@ -31,9 +31,8 @@ def test_a_kept_card_shows_the_numbering_of_the_result_it_is_shown_in(case):
         option = card.option
         first = template.render(Context({**context, "option": option}))
         second = template.render(Context({**context, "reference_numbers": renumbered, "option": option}))
-        plain = render_to_string("partials/option_live.html", {
-            **context, "reference_numbers": renumbered, "option": option, "doses": card.doses,
-            "dosed": bool(option.doses)})
+        plain = render_to_string(clinical.LIVE_CARD_TEMPLATES.get(option.tier, clinical.LIVE_CARD_TEMPLATE), {
+            **context, "reference_numbers": renumbered, "option": option, "dosed": bool(option.doses)})
         assert second == plain, option.id
         if option.sources:
             assert first != second, f"{option.id}: the numbers follow the result"

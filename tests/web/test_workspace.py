@@ -368,9 +368,9 @@ def test_on_demand_detail_refuses_a_forged_expired_or_foreign_token(client, team
 
 @pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
 def test_a_kept_live_card_is_what_the_template_renders_for_the_full_option(case):
-    """The live panel keeps each card by its content (templatetags/clinical.py: live_card), leaving out of a
-    non-preferred card the doses and warnings it does not show. A card from the cache, and one rendered
-    fresh, must both be byte for byte the template's rendering of the full option."""
+    """The live panel keeps each card's body by its content (templatetags/clinical.py: live_card), leaving out
+    the doses and warnings no body shows. A body from the cache, and one rendered fresh, must both be byte for
+    byte the template's rendering of the full option."""
     from django.template.loader import render_to_string
 
     from aml_salvage.presentation import consult_view, view_context
@@ -382,8 +382,8 @@ def test_a_kept_live_card_is_what_the_template_renders_for_the_full_option(case)
     clinical._live_card.cache_clear()
     for card in view.options:
         option = card.option
-        plain = render_to_string("partials/option_live.html", {
-            **context, "option": option, "doses": card.doses, "dosed": bool(option.doses)})
+        plain = render_to_string(clinical.LIVE_CARD_TEMPLATES.get(option.tier, clinical.LIVE_CARD_TEMPLATE), {
+            **context, "option": option, "dosed": bool(option.doses)})
         template = Template("{% load clinical %}{% live_card option %}")
         fresh = template.render(Context({**context, "option": option}))
         kept = template.render(Context({**context, "option": option}))
