@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..domain.knowledge import KnowledgeBase, Parameters
 from ..domain.result import TIERS, ConsultResult, OptionResult, ReferenceOut
@@ -41,7 +42,12 @@ class ConsultMeta:
 @dataclass(frozen=True)
 class OptionView:
     option: OptionResult
-    doses: DoseTable | None  # the patient's dose table; None when the option is not dosed
+
+    @cached_property
+    def doses(self) -> DoseTable | None:
+        """The patient's dose table; None when the option is not dosed. Built when a view shows it (the live
+        panel shows only the preferred options')."""
+        return dose_table(self.option)
 
     def cited_ids(self, *, reasons: bool = True, evidence: bool = True, warnings: bool = True,
                   availability: bool = True) -> list[str]:
@@ -134,7 +140,7 @@ def consult_view(*, result: ConsultResult, parameters: Parameters | None,
             tier=tier,
             label=labels.TIER[tier],
             description=labels.TIER_DESCRIPTION[tier],
-            options=[OptionView(option=o, doses=dose_table(o)) for o in result.options if o.tier == tier],
+            options=[OptionView(option=o) for o in result.options if o.tier == tier],
         )
         for tier in TIERS
     ]
