@@ -63,6 +63,8 @@ ECOG = {
 
 # --- the result ------------------------------------------------------------------------------------------
 TIER = TIER_LABELS
+# A shape per tier, beside the always-present text label: colour is never the only signal.
+TIER_ICON = {"preferred": "★", "alternative": "◆", "consider": "○", "not_recommended": "✕"}
 TIER_DESCRIPTION = {
     "preferred": "The rules' first choice for this workup.",
     "alternative": "Reasonable instead of, or after, a preferred option.",

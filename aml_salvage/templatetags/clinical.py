@@ -3,10 +3,12 @@ formatting logic of their own, no state: a filter's output depends on its argume
 panel's option cards, kept by content (``live_card``)."""
 
 import functools
+import json
 from collections import namedtuple
 
 from django import template
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from aml_salvage import presentation as p
@@ -27,6 +29,12 @@ register.filter("crcl_text", p.crcl_text)
 @register.filter
 def tier_label(tier: str) -> str:
     return labels.TIER.get(tier, tier)
+
+
+@register.filter
+def tier_icon(tier: str) -> str:
+    """The tier's shape (labels.TIER_ICON), hidden from screen readers: the text label beside it says it."""
+    return format_html('<span class="tier-icon" aria-hidden="true">{}</span>', labels.TIER_ICON.get(tier, "✕"))
 
 
 @register.filter
@@ -75,7 +83,8 @@ UNSEEN_ON_A_CARD = {"reasons": [], "warnings": [], "sources": [], "doses": [], "
 
 @functools.lru_cache(maxsize=1024)
 def _live_card(option_json: str, numbers: tuple[tuple[str, int], ...], *, chosen: bool, dosed: bool) -> str:
-    option = OptionResult.model_validate_json(option_json)
+    """option_json: the option without the fields no card body shows (UNSEEN_ON_A_CARD)."""
+    option = OptionResult.model_validate({**json.loads(option_json), **UNSEEN_ON_A_CARD})
     return render_to_string(LIVE_CARD_TEMPLATES.get(option.tier, LIVE_CARD_TEMPLATE), {
         "option": option,
         "dosed": dosed,
@@ -98,9 +107,8 @@ def live_card(context, option: OptionResult) -> str:
     entry (``partials/option_set_aside.html``), kept by content (see above)."""
     numbers = context.get("reference_numbers") or {}
     cited = tuple((ref, numbers[ref]) for ref in dict.fromkeys(_card_sources(option)) if ref in numbers)
-    shown = option.model_copy(update=UNSEEN_ON_A_CARD)
-    html = _live_card(shown.model_dump_json(), cited, chosen=option.id == context.get("chosen_option_id"),
-                      dosed=bool(option.doses))
+    shown = option.model_dump_json(exclude=set(UNSEEN_ON_A_CARD))
+    html = _live_card(shown, cited, chosen=option.id == context.get("chosen_option_id"), dosed=bool(option.doses))
     return mark_safe(html)  # rendered by the template engine, autoescaped
 
 
