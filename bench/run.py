@@ -60,11 +60,12 @@ BENCH = ROOT / "bench"
 PY = sys.executable
 HOST = "127.0.0.1"  # loopback only
 CASE = ROOT / "tests" / "cases" / "dt20-patient1-flt3-itd.json"  # DT20 Patient 1 (the repository's copy)
-SECTIONS = ("engine", "htmx", "browser", "growth", "pdf", "weight", "load", "cli")
+SECTIONS = ("engine", "htmx", "browser", "storage", "growth", "pdf", "weight", "load", "cli")
 
 TARGETS = {  # issue 15's budgets, each a ratio within one run
     "browser_p95_ratio": 3.0,  # ≤ (keystroke-to-result minus debounce / htmx round trip to a tiny fragment, p95)
     "htmx_typing_p95_ratio_c8": 3.0,  # ≤ (live update, a new workup each request / signed-in baseline, p95, c=8)
+    "storage_ratio": 0.25,  # ≤ (database bytes per saved consult / the same consults as uncompressed JSON)
     "growth_list_p95_ratio": 2.0,  # ≤ (consult list p95 at the large database / at 1,000 consults)
     "growth_search_p95_ratio": 2.0,  # ≤ (identifier search, the same)
     "growth_export_peak_ratio": 1.5,  # ≤ (CSV export peak memory at the large trail / at 10,000 events)
@@ -77,8 +78,11 @@ TARGETS = {  # issue 15's budgets, each a ratio within one run
 
 # --- small helpers ------------------------------------------------------------------------------------
 
+_STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(f"[{time.monotonic() - _STARTED:4.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def spread(values: list[float], digits: int = 2) -> dict:
@@ -593,6 +597,18 @@ def section_pdf(args, tmp: Path) -> dict:
             "consult_cold_to_warm": round(c["cold_ms"]["median"] / c["warm_ms"]["median"], 2)}
 
 
+# --- 3. storage ----------------------------------------------------------------------------------------
+
+def section_storage(args, tmp: Path) -> dict:
+    """bench/storage.py: 1,000 varied consults saved through the service into a fresh SQLite database, their
+    bytes after VACUUM against the same consults as the uncompressed JSON columns they used to be."""
+    log(f"storage: saving {args.storage_consults:,} varied consults (bench/storage.py) ...")
+    out = tmp / "storage.json"
+    subprocess.run([PY, "bench/storage.py", "--n", str(args.storage_consults), "--json", str(out)], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL, timeout=900)
+    return json.loads(out.read_text())
+
+
 # --- 5. load --------------------------------------------------------------------------------------------
 
 def section_load() -> dict:
@@ -642,6 +658,12 @@ def verdicts(report: dict) -> list[dict]:
         add("2. Live update, a new workup each request, p95 at 8 clients ≤ 3× the signed-in baseline form (stock "
             "session and auth, same middleware)", ratio, f"≤ {TARGETS['htmx_typing_p95_ratio_c8']}×",
             None if busy and holds else holds, "×")
+    st = report.get("storage")
+    if st:
+        ratio = st["ratio_to_old_json"]
+        add(f"3. Database bytes per saved consult ({st['bytes_per_consult']:,} B, {st['consults']:,} consults) "
+            f"≤ 25% of the same consults as JSON ({st['old_json_bytes_per_consult']:,} B)", round(ratio * 100, 1),
+            f"≤ {TARGETS['storage_ratio'] * 100:.0f}%", ratio <= TARGETS["storage_ratio"], "%")
     g = report.get("growth")
     if g:
         large = f"{g['sizes']['large']['consults']:,} consults"
@@ -718,7 +740,8 @@ def markdown(report: dict) -> str:
         out.append(f"| {v['target']} | {value}{v['unit']} | {v['limit']} | {holds} |")
     out += ["", "## Environment", "", "| | |", "|---|---|"]
     for key in ("cpu_model", "cpu_count", "memory_gib", "platform", "python", "django", "weasyprint", "gunicorn",
-                "pydantic", "wrk", "git_commit", "date", "load_average_at_start", "load_average_at_end"):
+                "pydantic", "wrk", "git_commit", "date", "load_average_at_start", "load_average_at_end",
+                "duration_s"):
         if key in env:
             out.append(f"| {key.replace('_', ' ')} | {env[key]} |")
     out += ["", "The machine may be shared: the load averages above say how busy it was. Ratios are measured "
@@ -780,6 +803,19 @@ def markdown(report: dict) -> str:
             out += [f"| Live update: {name} | {ms:.2f} |" for name, ms in prof["phases_ms"].items()]
             out += ["", "Each phase is timed on its own, in a loop, so its code and data stay in the CPU's caches; "
                     "within a whole request each takes longer, so the phases do not add up to the request.", ""]
+
+    if "storage" in report:
+        st = report["storage"]
+        out += ["## 3. Storage per saved consult", "",
+                f"bench/storage.py: {st['consults']:,} varied consults (the worked cases and seeded random workups, "
+                "each with new numbers) saved through `consults.consult_create` into a fresh "
+                f"{st['database']} database; bytes after VACUUM, indexes included. Each consult stores its result "
+                "compressed against the knowledge base it was computed under, which is stored once per version "
+                "(aml_salvage/storage.py).", "",
+                "| Table | Bytes |", "|---|---:|"]
+        out += [f"| {table} | {size:,} |" for table, size in st["tables"].items()]
+        out += ["", f"{st['bytes_per_consult']:,} bytes per consult against {st['old_json_bytes_per_consult']:,} "
+                f"for the same consults as uncompressed JSON columns: {st['ratio_to_old_json']:.1%}.", ""]
 
     if "growth" in report:
         g = report["growth"]
@@ -924,7 +960,7 @@ def markdown(report: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--duration", type=float, default=8, help="seconds per wrk run (default 8)")
     parser.add_argument("--repeats", type=int, default=3, help="wrk runs per endpoint and concurrency (default 3)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk warm-up per endpoint (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
@@ -939,6 +975,8 @@ def main() -> int:
     parser.add_argument("--profile-runs", type=int, default=300, help="in-process requests per figure (default 300)")
     parser.add_argument("--browser-edits", type=int, default=40, help="edits per chromium run (default 40, ≥ 30)")
     parser.add_argument("--browser-repeats", type=int, default=2, help="chromium runs (default 2)")
+    parser.add_argument("--storage-consults", type=int, default=1000,
+                        help="consults saved for budget 3 (default 1,000)")
     parser.add_argument("--growth-consults", type=int, default=100_000, help="large database (default 100,000)")
     parser.add_argument("--growth-events", type=int, default=1_000_000, help="its audit events (default 1,000,000)")
     parser.add_argument("--growth-requests", type=int, default=100, help="list and search requests per run")
@@ -953,9 +991,9 @@ def main() -> int:
     if args.quick:
         for name, value in {"duration": 5, "repeats": 2, "warmup": 2, "random": 500, "engine_repeats": 3,
                             "pdf_repeats": 2, "pdf_runs": 3, "cli_repeats": 1, "typing_bodies": 2000,
-                            "browser_edits": 30, "browser_repeats": 1, "growth_consults": 10_000,
-                            "growth_events": 100_000, "growth_requests": 60, "growth_repeats": 2,
-                            "profile_runs": 100}.items():
+                            "browser_edits": 30, "browser_repeats": 1, "storage_consults": 200,
+                            "growth_consults": 10_000, "growth_events": 100_000, "growth_requests": 60,
+                            "growth_repeats": 2, "profile_runs": 100}.items():
             setattr(args, name, value)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(SECTIONS)
@@ -991,6 +1029,8 @@ def main() -> int:
                     [PY, "bench/htmx_profile.py", "--case", str(CASE), "--runs", str(args.profile_runs)],
                     env={**os.environ, "AML_BENCH_DB": str(tmp / "profile.sqlite3"),
                          "DJANGO_STATIC_ROOT": str(tmp / "static"), "PYTHONPATH": str(ROOT)})
+        if "storage" in only:
+            report["storage"] = section_storage(args, tmp)
         if "growth" in only:
             report["growth"] = section_growth(args, tmp, tmp / "static")
         if "pdf" in only:
@@ -1005,6 +1045,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["environment"]["duration_s"] = round(time.monotonic() - _STARTED)
     report["verdicts"] = verdicts(report)
     report["notes"] += explain(report)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
