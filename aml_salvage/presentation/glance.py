@@ -19,7 +19,7 @@ from .sheet import headline
 NO_RECORD = "no record"
 # The short reason: about two lines of its column on paper (8 pt); the full reasons are in the appendix and
 # on the option's card.
-REASON_CHARS = 60
+REASON_CHARS = 56
 UNCERTAIN_MARK = "(to verify)"
 
 

@@ -23,8 +23,9 @@ NOTE_INLINE_CHARS = 90  # a dose note up to this long stays on its line; a longe
 # and '9.3 vs. 5.6' do not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 # Where a long sentence may be cut, best first: after a clause (';', a dash), after a comma, then at a colon
-# (what precedes a colon is the subject: 'Tumor lysis syndrome with venetoclax: ...').
-_CLAUSE_BREAKS = (("; ", " — "), (", ",), (": ",))
+# (what precedes a colon is the subject: 'Tumor lysis syndrome with venetoclax: ...'); each with the least
+# share of the limit a cut there must keep (a comma early in a sentence often only lists: 'Fit, curative ...').
+_CLAUSE_BREAKS = ((("; ", " — "), 1 / 3), ((", ",), 1 / 2), ((": ",), 1 / 3))
 
 
 def headline(text: str, limit: int = HEADLINE_CHARS) -> str:
@@ -35,14 +36,14 @@ def headline(text: str, limit: int = HEADLINE_CHARS) -> str:
     first = _SENTENCE_END.split(text, 1)[0]
     if len(first) <= limit:
         return first
-    floor = limit // 3  # a cut this early would say too little: fall back to the next kind of break
-    for breaks in _CLAUSE_BREAKS:
+    for breaks, share in _CLAUSE_BREAKS:
+        floor = int(limit * share)  # a cut earlier than this would say too little: try the next kind of break
         cuts = [i for b in breaks for i in _positions(first, b, limit) if i >= floor and _balanced(first[:i])]
         if cuts:
             return f"{first[:max(cuts)].rstrip(' ,;:—')} {ELLIPSIS}"
     cut = first.rfind(" ", 0, limit)
     words = first[:cut] if cut > 0 else first[:limit]
-    if not _balanced(words) and words.rfind("(") >= floor:  # not '... here (older/less …': stop before the bracket
+    if not _balanced(words) and words.rfind("(") >= limit // 3:  # not '... here (older/less …': stop before the bracket
         words = words[:words.rfind("(")]
     return f"{words.rstrip(' ,;:—')} {ELLIPSIS}"
 
