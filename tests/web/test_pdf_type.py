@@ -221,10 +221,13 @@ def test_the_sheet_prints_warning_headlines_and_the_appendix_their_full_text_and
 
 # --- Superseded and draft: every page -----------------------------------------------------------------
 
-def test_a_superseded_consult_prints_the_banner_on_every_page():
-    s = _summary(FLT3, consult_id=17, superseded_by=31, superseded_on="2026-03-05T15:15:00+00:00")
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_a_superseded_consult_prints_the_banner_on_every_page_and_its_sheet_still_on_page_1(path):
+    """The banner box on page 1 (the draft's is the same size) leaves the sheet whole on page 1 and the
+    comparison on page 2."""
+    s = _summary(path.stem, consult_id=17, superseded_by=31, superseded_on="2026-03-05T15:15:00+00:00")
     pages = _pages(s.pdf)
-    assert len(pages) > 3 and "Pharmacist" in _text(pages[0])  # the banner does not push the sheet over
+    assert "Pharmacist (check)" in _text(pages[0]) and "Metrics as reported:" in _text(pages[1])
     for number, page in enumerate(pages, start=1):
         assert SUPERSEDED in _text(page), f"page {number}"
 
