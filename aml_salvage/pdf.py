@@ -44,6 +44,7 @@ from .presentation import (
     shared_rounding,
     view_context,
 )
+from .presentation.sheet import SheetDoses, headline, sheet_doses
 
 __all__ = [
     "PAPER_SIZES", "URLRefused", "StaticOnlyFetcher", "render_consult_html",
@@ -194,11 +195,13 @@ def _paper_evidence(option: OptionResult, *, chosen: bool) -> OptionResult:
                                      else note})
 
 
-def _printed_tiers(cards: list[OptionView], tier_groups, *, chosen_id: str | None) -> tuple[
+def _printed_tiers(cards: list[OptionView], tier_groups, *, chosen_id: str | None, sheet_id: str) -> tuple[
         list[PrintedTier], list[PrintedWarning], DoseLegend]:
-    """The model's tier groups, each option marked for full or compact printing. The chosen option is always
-    printed in full, whatever its tier."""
-    detailed = [c.option for c in cards if c.option.tier in DETAILED_TIERS or c.option.id == chosen_id]
+    """The model's tier groups, each option marked for full or compact printing. The chosen option and the
+    decision sheet's option are always printed in full, whatever their tier: the appendix carries the full
+    reasons and warnings the sheet shortens."""
+    detailed = [c.option for c in cards
+                if c.option.tier in DETAILED_TIERS or c.option.id in (chosen_id, sheet_id)]
     warnings, numbers = _warnings_index(detailed)
     tables, legend = _printed_doses(detailed)
     copies = {o.id: _paper_evidence(o, chosen=o.id == chosen_id) for o in detailed}
@@ -214,7 +217,7 @@ def _printed_tiers(cards: list[OptionView], tier_groups, *, chosen_id: str | Non
 
 
 def _printed_references(result: ConsultResult, tiers: list[PrintedTier],
-                        warnings: list[PrintedWarning]) -> list[ReferenceOut]:
+                        warnings: list[PrintedWarning], sheet: Sheet) -> list[ReferenceOut]:
     """The references the summary cites, in the result's numbering (so [n] matches the web page and
     the JSON). A reference cited only by content left off paper (say, the evidence of an option set
     aside) is not listed; the EPI's sources are, as the EPI is printed."""
@@ -234,6 +237,7 @@ def _printed_references(result: ConsultResult, tiers: list[PrintedTier],
                 cited.update(o.availability_detail.sources)
     for pw in warnings:
         cited.update(pw.warning.sources)
+    cited.update(sheet.monitoring.source_ids)
     return references_cited(result, cited)
 
 
@@ -269,35 +273,70 @@ def print_css() -> str:
 
 # --- The decision sheet (page 1) ----------------------------------------------------------------------
 
-SIGNATURE_ROLES = ("Prescriber", "Second clinician (independent check)", "Pharmacist (independent check)")
+# The disclaimer asks for both checks; the full disclaimer is in the appendix ('About this consult').
+SIGNATURE_ROLES = ("Prescriber", "Second clinician (check)", "Pharmacist (check)")
+RULE_CHARS = 170  # a reason on the sheet: its first sentence, up to two lines (the full text: appendix)
+MONITORING_CHARS = 140  # a monitoring item: its schedule, up to two lines with its label (the full text: appendix)
+
+
+@dataclass(frozen=True)
+class SheetLine:
+    """One warning, monitoring item or action on the sheet: its headline, with where its full text is."""
+
+    headline: str
+    item: object  # the WarningOut, MonitoringRecord or ActionOut it shortens
+    number: int | None = None  # the warning's W number in the appendix ('Warnings in full')
+    cited: str = ""  # reference numbers or, for sources the result does not number, their short names
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """What page 1 shows: the chosen option (or, with none chosen yet, the rules' first option, said so),
-    its complete dose table, its warnings and its monitoring plan from the knowledge base."""
+    """What page 1 shows: the chosen option (or, with none chosen yet, the rules' first option, said so), the
+    reasons it ranks there, its complete dose table, its warnings, its monitoring plan from the knowledge
+    base and the high-priority actions. Long text is shortened here and printed in full in the appendix."""
 
     option: OptionResult
     chosen: bool
-    doses: DoseTable | None
+    reasons: list[tuple[object, str]]  # (rule, its first sentence)
+    doses: SheetDoses | None
+    warnings: list[SheetLine]
     monitoring: object  # presentation.MonitoringPlan
-    monitoring_rows: list[tuple[str, object, str]]  # (category label on its first row, item, sources in words)
-    actions: list  # the result's high-priority actions
+    monitoring_rows: list[tuple[str, SheetLine]]  # (category label on its first row, item)
+    actions: list[SheetLine]  # the result's high-priority actions
     monitoring_kb_version: str  # the knowledge base the plan comes from
 
 
-def _sheet(result: ConsultResult, meta: ConsultMeta, kb: KnowledgeBase) -> Sheet:
+def _cited(sources, kb: KnowledgeBase, numbers: dict[str, int]) -> str:
+    """'[4, 12]' for the sources the result numbers; a source it does not number is named in words."""
+    numbered = sorted({numbers[s] for s in sources if s in numbers})
+    named = [kb.references[s].short if s in kb.references else s for s in sources if s not in numbers]
+    parts = ([f"[{', '.join(str(n) for n in numbered)}]"] if numbered else []) + [f"[{n}]" for n in named]
+    return " ".join(parts)
+
+
+def _sheet(result: ConsultResult, meta: ConsultMeta, kb: KnowledgeBase, *,
+           warning_numbers: dict[tuple[str, str], int]) -> Sheet:
     chosen = next((o for o in result.options if o.id == meta.chosen_option_id), None)
     option = chosen or result.options[0]  # the options are ranked: the first is the rules' first choice
+    numbers = {r.id: r.number for r in result.references}
     plan = monitoring_plan(option_id=option.id, kb=kb)
     rows = []
     for group in plan.groups:
         for i, item in enumerate(group.items):
-            cited = "; ".join(kb.references[s].short if s in kb.references else s for s in item.source)
-            rows.append((group.label if i == 0 else "", item, cited))
-    return Sheet(option=option, chosen=chosen is not None, doses=dose_table(option), monitoring=plan,
-                 monitoring_rows=rows, actions=[a for a in result.actions if a.priority == "high"],
-                 monitoring_kb_version=kb.version)
+            short = SheetLine(headline=headline(item.text, MONITORING_CHARS), item=item,
+                              cited=_cited(item.source, kb, numbers))
+            rows.append((group.label if i == 0 else "", short))
+    table = dose_table(option)
+    return Sheet(
+        option=option, chosen=chosen is not None,
+        reasons=[(r, headline(r.text, RULE_CHARS)) for r in option.rules],
+        doses=sheet_doses(table) if table else None,
+        warnings=[SheetLine(headline=headline(w.text), item=w, number=warning_numbers.get((w.id, w.text)),
+                            cited=_cited(w.sources, kb, numbers)) for w in option.warning_details],
+        monitoring=plan, monitoring_rows=rows,
+        actions=[SheetLine(headline=headline(a.text), item=a, cited=_cited(a.sources, kb, numbers))
+                 for a in result.actions if a.priority == "high"],
+        monitoring_kb_version=kb.version)
 
 
 # --- Rendering -----------------------------------------------------------------------------------
@@ -312,11 +351,16 @@ def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultM
     parameters = knowledge.parameters if knowledge is not None else result_parameters(result, loaded)
     kb = knowledge or loaded
     view = consult_view(result=result, parameters=parameters, workup=workup)
-    tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id)
+    sheet_id = meta.chosen_option_id if any(o.id == meta.chosen_option_id for o in result.options) \
+        else result.options[0].id
+    tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id,
+                                             sheet_id=sheet_id)
+    sheet = _sheet(result, meta, kb, warning_numbers={(pw.warning.id, pw.warning.text): pw.number
+                                                      for pw in warnings})
     context = {
         **view_context(view, chosen_id=meta.chosen_option_id),
         "meta": meta,
-        "sheet": _sheet(result, meta, kb),
+        "sheet": sheet,
         "signature_roles": SIGNATURE_ROLES,
         "generated_display": _local_datetime(meta.generated_at),
         "printed_display": _local_datetime(meta.printed_at or meta.generated_at),
@@ -325,7 +369,7 @@ def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultM
         "workup_sections": _paper_workup(view),
         "printed_tiers": tiers,
         "warnings": warnings,
-        "printed_references": _printed_references(result, tiers, warnings),
+        "printed_references": _printed_references(result, tiers, warnings, sheet),
         "dose_legend": legend,
         "option_count": len(result.options),
         "paper_size": paper_size(paper),

@@ -14,9 +14,12 @@ from html import escape
 from ..domain.result import EvidenceOut, OptionResult
 from . import labels
 from .formatting import evidence_response, number
+from .sheet import headline
 
 NO_RECORD = "no record"
-REASON_CHARS = 110  # the one-line reason; the full reasons are in the appendix and on the option's card
+# The short reason: about two lines of its column on paper (8 pt); the full reasons are in the appendix and
+# on the option's card.
+REASON_CHARS = 56
 UNCERTAIN_MARK = "(to verify)"
 
 
@@ -78,10 +81,9 @@ def _os_short(ev: EvidenceOut) -> str:
 
 
 def one_line(text: str, limit: int = REASON_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:")
-    return cut + " …"
+    """The reason's first sentence, or its first clauses or words within the limit, with an ellipsis
+    (presentation.sheet.headline: never cut mid-word)."""
+    return headline(text, limit)
 
 
 def glance_build(options: list[OptionResult], *, chosen_id: str | None = None) -> Glance:
@@ -113,8 +115,9 @@ def glance_build(options: list[OptionResult], *, chosen_id: str | None = None) -
 # --- The chart -----------------------------------------------------------------------------------------
 # Units are points (1/72 in): the SVG is as wide as the printed text block, so its type is true to size.
 WIDTH = 520
-ROW = 10
-TOP = 30  # the column headings, then the axis labels under them
+ROW = 7.5
+BAR = 5.1  # a bar's height, centred in its row
+TOP = 25  # the column headings, then the axis labels under them
 FONT = 8
 NAME_CHARS = 31
 RESP_X, RESP_W = 152, 100  # response bar, 0–100 %
@@ -141,10 +144,10 @@ def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
         return "", 0
     longest = max((r.evidence.median_os_months or 0) for r in drawn)
     axis = max(OS_STEP, OS_STEP * -(-longest // OS_STEP))
-    height = TOP + ROW * len(drawn) + 28
+    height = TOP + ROW * len(drawn) + 13
     parts = [
-        f'<svg class="glance-chart" width="{WIDTH}pt" height="{height}pt" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" font-family="DejaVu Sans, sans-serif" '
+        f'<svg class="glance-chart" width="{WIDTH}pt" height="{height:g}pt" '
+        f'viewBox="0 0 {WIDTH} {height:g}" role="img" font-family="DejaVu Sans, sans-serif" '
         f'aria-label="Response as reported and median overall survival per option">',
         _text(0, 10, "Option", bold=True),
         _text(RESP_X, 10, "Response as reported, metric named", bold=True),
@@ -164,9 +167,9 @@ def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
     for i, row in enumerate(drawn):
         ev = row.evidence
         y = TOP + ROW * i
-        mid = y + ROW / 2 + 2.8
+        mid = y + ROW / 2 + 2.7
         if i % 2:
-            parts.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{ROW}" fill="#f0f0f0"/>')
+            parts.append(f'<rect x="0" y="{y:g}" width="{WIDTH}" height="{ROW:g}" fill="#f0f0f0"/>')
         name = row.name if len(row.name) <= NAME_CHARS else row.name[:NAME_CHARS - 1].rstrip() + "…"
         parts.append(_text(0, mid, ("▶ " if row.chosen else "") + name, bold=row.chosen))
         style = ('fill="#fff" stroke="#000" stroke-width="0.8" stroke-dasharray="2 1.5"' if row.uncertain
@@ -174,19 +177,17 @@ def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
         mark = UNCERTAIN_CHART if row.uncertain else ""
         if ev.value_pct is not None:
             w = max(RESP_W * ev.value_pct / 100, 0.8)
-            parts.append(f'<rect x="{RESP_X}" y="{y + 1.5}" width="{w:.1f}" height="{ROW - 3}" {style}/>')
+            parts.append(f'<rect x="{RESP_X}" y="{y + (ROW - BAR) / 2:g}" width="{w:.1f}" height="{BAR:g}" {style}/>')
             parts.append(_text(RESP_TEXT_X, mid, f"{ev.metric} {number(ev.value_pct, 1)}%{mark}"))
         else:
             parts.append(_text(RESP_TEXT_X, mid, "no rate reported"))
         if ev.median_os_months is not None:
             w = max(OS_W * ev.median_os_months / axis, 0.8)
-            parts.append(f'<rect x="{OS_X}" y="{y + 1.5}" width="{w:.1f}" height="{ROW - 3}" {style}/>')
+            parts.append(f'<rect x="{OS_X}" y="{y + (ROW - BAR) / 2:g}" width="{w:.1f}" height="{BAR:g}" {style}/>')
             parts.append(_text(OS_TEXT_X, mid, f"{number(ev.median_os_months, 1)}{mark}"))
         else:
             parts.append(_text(OS_TEXT_X, mid, "not reported"))
-    parts.append(_text(0, bottom + 12, "Solid bar: figure as reported. Dashed outline and ?: figure to verify "
-                                       "against the source."))
-    parts.append(_text(0, bottom + 23, "The metrics differ between studies (their definitions follow): "
-                                       "bars of different metrics are not comparable."))
+    parts.append(_text(0, bottom + 10, "Solid bar: figure as reported; dashed outline and ?: figure to verify. "
+                                       "Bars of different metrics do not compare."))
     parts.append("</svg>")
     return "\n".join(parts), len(drawn)

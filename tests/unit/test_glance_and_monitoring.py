@@ -12,7 +12,7 @@ import yaml
 from aml_salvage import services
 from aml_salvage.domain.knowledge import KnowledgeError, knowledge_load
 from aml_salvage.presentation import glance_build, monitoring_plan
-from aml_salvage.presentation.glance import UNCERTAIN_CHART, glance_evidence
+from aml_salvage.presentation.glance import BAR, UNCERTAIN_CHART, glance_evidence
 from tests.factories import case_files, load_case
 
 FLT3 = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")
@@ -51,7 +51,7 @@ def test_the_chart_draws_a_bar_per_figure_and_marks_figures_to_verify():
     with_figure = [r for r in glance.rows if r.evidence and (r.evidence.value_pct is not None
                                                             or r.evidence.median_os_months is not None)]
     assert glance.charted == len(with_figure) and glance.svg.startswith("<svg")
-    bars = glance.svg.count('height="7"')  # response and OS bars (ROW - 3)
+    bars = glance.svg.count(f'height="{BAR:g}"')  # response and OS bars
     expected = sum((r.evidence.value_pct is not None) + (r.evidence.median_os_months is not None) for r in with_figure)
     assert bars == expected
     mec = next(r for r in glance.rows if r.option_id == "mec")

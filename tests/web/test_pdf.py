@@ -24,6 +24,7 @@ from weasyprint.urls import FatalURLFetchingError
 from aml_salvage import pdf, presentation, services
 from aml_salvage.domain.result import TIER_LABELS
 from aml_salvage.presentation import ConsultMeta
+from aml_salvage.presentation.sheet import headline
 from tests.factories import case_files, load_case
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -31,8 +32,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 CASES = case_files()
 FLT3 = "dt20-patient1-flt3-itd"
 POSACONAZOLE = "aza-ven-with-posaconazole"
-# A sensible bound, not a budget that forces small type: the decision sheet (1–2 pages at 10 pt), every
-# option at a glance (1–2 pages) and the appendix at 8 pt or more (the type sizes: test_pdf_type.py).
+# A sensible bound, not a budget that forces small type: the decision sheet (page 1, at 10 pt), every option
+# at a glance (page 2) and the appendix at 8 pt or more (the type sizes and pages: test_pdf_type.py).
 MAX_PAGES = 12
 GENERATED_AT = "2026-03-02T14:30:00+00:00"  # fixed, so renders are reproducible
 
@@ -239,14 +240,18 @@ def test_views_where_the_articles_differ_and_provisional_targets_are_printed():
     assert text.count("The articles differ:") == len(with_views)
 
 
-def test_warnings_are_printed_once_and_referenced_from_their_options(summary):
+def test_warnings_are_printed_in_full_once_and_referenced_from_their_options(summary):
+    """In full once, in the appendix ('Warnings in full'); the decision sheet prints each of its option's warnings
+    as a headline with the same W number."""
     s = summary(FLT3)
     printed = [o for o in s.result.options if o.tier in ("preferred", "alternative")]
     texts = {w.text for o in printed for w in o.warning_details}
-    on_sheet = {w.text for w in s.result.options[0].warning_details}  # the decision sheet's option: gilteritinib
     for text in texts:
-        assert s.text.count(flat(text)) == 1 + (text in on_sheet), text[:60]
+        assert s.text.count(flat(text)) == 1, text[:60]
     assert "Warnings W1, W2, W3" in s.text  # gilteritinib's, in its heading
+    first = flat(s.pages[0])
+    for n, w in enumerate(s.result.options[0].warning_details, start=1):  # the sheet's option: gilteritinib
+        assert flat(f"{headline(w.text)}") in first and f"W{n}" in first, w.text[:60]
 
 
 def test_chosen_option_and_override_reason_are_printed_and_the_choice_in_full(summary):
@@ -269,10 +274,9 @@ def test_a_saved_consult_choosing_an_alternative_stays_within_the_page_bound(sum
 def test_unsaved_summary_leaves_lines_to_write_the_choice_and_sign(summary):
     first = " ".join(summary(FLT3).pages[0].split())
     assert "Chosen option" in first and "Reason" in first
-    second = " ".join(summary(FLT3).pages[1].split())  # the sheet runs onto page 2 for gilteritinib
-    for role in ("Prescriber", "Second clinician", "Pharmacist"):
-        assert role in first + second
-    assert (first + second).count("Signature") == 3 and (first + second).count("Date / time") == 3
+    for role in ("Prescriber", "Second clinician", "Pharmacist"):  # the sheet, signatures included, is page 1
+        assert role in first
+    assert first.count("Signature") == 3 and first.count("Date / time") == 3
 
 
 # --- Paper, HTML and assets ----------------------------------------------------------------------

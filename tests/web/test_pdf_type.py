@@ -1,5 +1,7 @@
 """The printed consult a hematologist signs, measured with a PDF library (pdfplumber): type sizes, what page 1
-carries, the at-a-glance table and its vector chart, and the superseded and draft markings on every page.
+carries (the whole decision sheet, signatures included, for every worked case), page 2 (every option at a glance
+and its vector chart, whole), the appendix carrying in full what page 1 shortens, and the superseded and draft
+markings on every page.
 
 Renders come from tests/web/test_pdf.py's per-session cache where they are the same documents.
 """
@@ -17,14 +19,15 @@ from django.urls import reverse
 from aml_salvage import pdf, services
 from aml_salvage.models import AuditEvent
 from aml_salvage.presentation import dose_table
+from aml_salvage.presentation.sheet import headline, sheet_doses
 from tests.factories import load_case
 from tests.web.conftest import post_data, saved_consult
 from tests.web.test_pdf import CASES, FLT3, _case_path, _meta, _summary, flat
 
 MM = 72 / 25.4
-# Page furniture (running header and footer) sits in the margins: 14 mm at the top, 11 mm at the bottom
-# (print/base.html). Body characters are the ones between them.
-TOP_MARGIN, BOTTOM_MARGIN = 14 * MM, 11 * MM
+# Page furniture (running header and footer) sits in the margins; page 1's are 10 mm at the top and 9 mm at the
+# bottom (print/base.html, @page :first). Body characters are the ones between them.
+TOP_MARGIN, BOTTOM_MARGIN = 10 * MM, 9 * MM
 BODY_MIN, DOSE_MIN, ANY_MIN = 10.0, 11.0, 8.0
 TOLERANCE = 0.05  # PDF font sizes are floats
 SUPERSEDED = "SUPERSEDED by consult #31 on 2026-03-05 10:15 EST"
@@ -52,10 +55,7 @@ def _mec_chosen():
                     consult_id=17)
 
 
-def _sheet_pages(pages) -> range:
-    """Pages of the decision sheet: up to the page with the signature blocks."""
-    last = next(i for i, p in enumerate(pages) if "Pharmacist" in _text(p))
-    return range(0, last + 1)
+YOUNG_FIT = "dt20-patient1-early-relapse-young-fit"  # FLAG-IDA on the sheet: long warnings and dose notes
 
 
 # --- Type sizes -----------------------------------------------------------------------------------------
@@ -83,11 +83,23 @@ def test_no_character_anywhere_is_under_8_pt(path):
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_the_decision_sheet_body_is_at_least_10_pt_on_every_page_it_takes(path):
-    pages = _pages(_summary(path.stem).pdf)
-    for i in _sheet_pages(pages):
-        small = {c["text"] for c in _body_chars(pages[i]) if c["size"] < BODY_MIN - TOLERANCE}
-        assert not small, f"sheet page {i + 1}: {sorted(small)[:10]}"
+def test_the_decision_sheet_is_page_1_whole_at_10_pt_with_its_dose_table_and_three_signature_blocks(path):
+    s = _summary(path.stem)
+    pages = _pages(s.pdf)
+    first = _text(pages[0])
+    small = {c["text"] for c in _body_chars(pages[0]) if c["size"] < BODY_MIN - TOLERANCE}
+    assert not small, f"page 1 body characters under {BODY_MIN} pt: {sorted(small)[:10]}"
+    assert "decision sheet" in first and "Doses for this patient" in first
+    for role in ("Prescriber", "Second clinician", "Pharmacist"):
+        assert role in first, role
+    assert first.count("Signature") == 3 and first.count("Date / time") == 3
+    option = s.result.options[0]  # no option chosen: the sheet shows the rules' first
+    table = dose_table(option)
+    for line in (sheet_doses(table).lines if table else []):
+        assert line.dose_figure in first, (option.id, line.row.patient_dose)
+        assert line.row.line.days.split(",")[0] in first  # 'D1-28, continuous' may wrap in its column
+    rest = " ".join(_text(p) for p in pages[1:])
+    assert "Pharmacist (check)" not in rest and "Date / time" not in rest  # nothing of the sheet runs over
 
 
 # --- Page 1: the chosen option first ---------------------------------------------------------------------
@@ -99,9 +111,11 @@ def test_a_chosen_alternative_prints_its_dose_table_on_page_1_not_the_preferred_
     assert "Chosen option ALTERNATIVE MEC" in first
     assert "Override reason (not the preferred option): Gilteritinib not funded" in first
     mec = next(o for o in s.result.options if o.id == "mec")
-    for row in dose_table(mec).lines:  # the first line of each row: drug, regimen dose, the patient's dose
-        assert flat(f"{row.line.drug} {row.regimen_dose} {row.patient_dose.split(' (')[0]}") in first, row
+    for line in sheet_doses(dose_table(mec)).lines:  # each line: drug, regimen dose, the patient's dose, status
+        for shown in (line.row.line.drug, line.row.regimen_dose, line.dose_figure, line.dose_exact, "STANDARD"):
+            assert shown in first, (line.row.line.drug, shown)
     assert "Basis Height 165 cm, weight 60 kg, BSA 1.66 m² (Mosteller); CrCl 86 mL/min" in first
+    assert "Each line unless it names its own: BSA 1.66 m² (Mosteller" in first  # stated once, not per line
     assert "gilteritinib 120 mg" not in first  # the preferred option's doses are not on the sheet
 
 
@@ -110,44 +124,43 @@ def test_the_sheet_carries_clinician_identifier_times_kb_label_box_and_three_sig
     pages = _pages(s.pdf)
     first = _text(pages[0])
     for expected in ("Patient identifier MRN 0012345 · 30 y · female", "Clinician Dr. Ada Hematologist",
-                     "Consult #17 · saved 2026-03-02 09:30 EST", f"Knowledge base {s.result.kb_version}",
-                     "Hospital patient label"):
+                     "Consult #17 · saved 2026-03-02 09:30 EST", "Hospital patient label"):
         assert expected in first, expected
-    assert re.search(r"Printed \d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T", first)
-    sheet = " ".join(_text(pages[i]) for i in _sheet_pages(pages))
-    for role in ("Prescriber", "Second clinician", "Pharmacist"):  # the three blocks side by side
-        assert role in sheet
-    assert sheet.count("Printed name") == 3 and sheet.count("Signature") == 3 and sheet.count("Date / time") == 3
+    kb = re.escape(s.result.kb_version)
+    assert re.search(rf"Printed \d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}} E[SD]T · KB {kb}", first)
+    for role in ("Prescriber", "Second clinician (check)", "Pharmacist (check)"):  # the three blocks side by side
+        assert role in first
+    assert "Name Dr. Ada Hematologist" in first  # the prescriber's printed name, filled in
+    assert first.count("Signature") == 3 and first.count("Date / time") == 3
 
 
 def test_the_monitoring_plan_is_cited_and_says_what_the_knowledge_base_does_not_state():
     s = _summary(FLT3)  # gilteritinib on the sheet
     pages = _pages(s.pdf)
-    sheet = " ".join(_text(pages[i]) for i in _sheet_pages(pages))
-    assert ("ECG / QTc schedule ECG at baseline, on cycle 1 day 8 and day 15, and before the start of each of "
-            "the next two cycles.") in sheet
-    assert "[Gilteritinib (Xospata) prescribing information]" in sheet
+    first = _text(pages[0])
+    ecg = "ECG at baseline, on cycle 1 day 8 and day 15, and before the start of each of the next two cycles."
+    number = next(r.number for r in s.result.references if r.id == "label-xospata")
+    assert f"ECG / QTc schedule: {ecg} [{number}]" in first  # a short item: whole on the sheet, cited
     assert "Not in the knowledge base for this option (follow the label and the institution's protocol): " \
-           "Tumour lysis laboratory schedule; Marrow assessment timing." in sheet
+        "Tumour lysis laboratory schedule; Marrow assessment timing." in first
+    appendix = " ".join(_text(p) for p in pages[2:])
+    assert "MONITORING PLAN IN FULL" in appendix and ecg in appendix  # appendix headings print in capitals
 
 
 # --- Every option at a glance -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_the_sheet_starts_on_page_1_and_the_next_page_holds_every_option_and_its_vector_chart(path):
-    """Page 1 opens the decision sheet; the sheet continues only while its warnings and monitoring need room
-    at 10 pt (one to three pages for the worked cases), and the page right after it holds the whole
-    at-a-glance comparison: every option's row, the chart and the metrics' definitions, on ONE page."""
+def test_page_2_holds_every_option_at_a_glance_and_its_vector_chart_and_nothing_of_it_is_elsewhere(path):
+    """Page 2, as the issue words it: every option's row, the chart and the metrics' definitions, on ONE page;
+    the appendix starts on page 3."""
     s = _summary(path.stem)
     pages = _pages(s.pdf)
-    assert "decision sheet" in _text(pages[0]) and "Doses for this patient" in _text(pages[0])
-    sheet = _sheet_pages(pages)
-    assert len(sheet) <= 3, f"{path.stem}: the decision sheet takes {len(sheet)} pages"
-    glance = sheet[-1] + 1
-    page = pages[glance]
+    page = pages[1]
     text = _text(page)
     assert text.startswith(f"Patient MRN 0012345 Every option at a glance ({len(s.result.options)} options)")
-    assert "Every option at a glance" not in " ".join(_text(p) for i, p in enumerate(pages) if i != glance)
+    others = " ".join(_text(p) for i, p in enumerate(pages) if i != 1)
+    for piece in ("Every option at a glance", "Metrics as reported:", "The chart: the", "Response as reported"):
+        assert piece not in others, piece
     # The option column, read on its own (a name may wrap onto a second line of its row).
     words = page.extract_words()
     left = next(w["x0"] for w in words if w["text"] == "Option")
@@ -159,39 +172,62 @@ def test_the_sheet_starts_on_page_1_and_the_next_page_holds_every_option_and_its
     # (SVG text is not read back reliably, the drawing is), then every metric's definition.
     with_figure = [o for o in s.result.options if any(
         ev.value_pct is not None or ev.median_os_months is not None for ev in o.evidence)]
-    bars = [r for r in page.rects if r["height"] < 10]
+    bars = [r for r in page.rects if r["height"] < 7]
     gridlines = [ln for ln in page.lines if ln["x0"] == ln["x1"]]
     assert len(bars) >= len(with_figure), "one bar at least per option with a figure, drawn as vectors"
     assert len(gridlines) >= 6, "the axes' gridlines are drawn as vectors"
-    assert f"The {len(with_figure)} options with a figure; the others have none" in text  # the chart's caption
-    assert "Metrics as reported:" in text
-    assert "Appendix" not in text  # the appendix starts on a page of its own
+    assert f"The chart: the {len(with_figure)} options with a figure; the others have none" in text
+    assert "Metrics as reported:" in text and text.rstrip().endswith(f"Page 2 of {len(pages)}")
+    assert "Appendix —" in _text(pages[2])  # the appendix starts on page 3
     assert not any(p.images for p in pages), "no raster image anywhere: the chart is SVG"
 
 
-def test_a_short_sheet_takes_page_1_alone_and_the_comparison_is_page_2():
-    """The MRD-only relapse (a strategy, no dose table of its own): the sheet with its signatures fits on
-    page 1, so page 2 is every option at a glance, as the issue words it."""
-    pages = _pages(_summary("mrd-only-npm1-relapse-pre-hct-us").pdf)
-    assert _sheet_pages(pages) == range(0, 1)
-    assert "Every option at a glance (28 options)" in _text(pages[1])
-
-
-def test_a_chosen_alternatives_sheet_and_comparison_follow_each_other():
+def test_a_chosen_alternatives_sheet_is_page_1_and_the_comparison_page_2():
     pages = _pages(_mec_chosen().pdf)
-    sheet = _sheet_pages(pages)
     first = _text(pages[0])
     assert "Doses for this patient" in first and "Rounding of mg/m² doses" in first  # the whole table on page 1
-    glance = _text(pages[sheet[-1] + 1])
+    assert "Pharmacist" in first
+    glance = _text(pages[1])
     assert "Every option at a glance (28 options)" in glance and "MEC Chosen" in glance
+
+
+# --- What page 1 shortens, the appendix prints in full ----------------------------------------------------
+
+def test_the_sheet_prints_warning_headlines_and_the_appendix_their_full_text_and_the_dose_notes():
+    """FLAG-IDA for the young fit patient: the cytarabine cerebellar warning is a headline with its W number on
+    page 1 and whole in 'Warnings in full'; each long dose note is a pointer (N1...) on page 1, whole in 'Dose
+    notes in full'."""
+    s = _summary(YOUNG_FIT)
+    pages = _pages(s.pdf)
+    first = _text(pages[0])
+    appendix = flat(" ".join(p.extract_text() for p in pages[2:]))
+    flag_ida = s.result.options[0]
+    assert flag_ida.id == "flag-ida"
+    cerebellar = next(w for w in flag_ida.warning_details if "cerebellar" in w.text)
+    assert headline(cerebellar.text) == "Cytarabine ≥1 g/m²: cerebellar toxicity."
+    assert "Cytarabine ≥1 g/m²: cerebellar toxicity." in first
+    assert flat(cerebellar.text) not in flat(first), "page 1 carries the headline, not the whole warning"
+    assert "WARNINGS IN FULL" in appendix and flat(cerebellar.text) in appendix  # headings print in capitals
+    number = re.search(r"cerebellar toxicity\. \[[\d, ]+\] W(\d+)", first).group(1)
+    assert re.search(rf"W{number} MAJOR {re.escape(flat(cerebellar.text))}", appendix)
+    notes = sheet_doses(dose_table(flag_ida)).notes
+    assert notes, "the fludarabine and cytarabine label notes are long: numbered on the sheet"
+    assert "DOSE NOTES IN FULL" in appendix
+    for note in notes:
+        assert f"N{note.number}" in first and flat(f"N{note.number} ({note.lines}): {note.text}") in appendix
+        assert flat(note.text) not in flat(first)
+    assert s.result.disclaimer in flat(" ".join(p.extract_text() for p in pages[2:4]))  # About this consult
 
 
 # --- Superseded and draft: every page -----------------------------------------------------------------
 
-def test_a_superseded_consult_prints_the_banner_on_every_page():
-    s = _summary(FLT3, consult_id=17, superseded_by=31, superseded_on="2026-03-05T15:15:00+00:00")
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_a_superseded_consult_prints_the_banner_on_every_page_and_its_sheet_still_on_page_1(path):
+    """The banner box on page 1 (the draft's is the same size) leaves the sheet whole on page 1 and the
+    comparison on page 2."""
+    s = _summary(path.stem, consult_id=17, superseded_by=31, superseded_on="2026-03-05T15:15:00+00:00")
     pages = _pages(s.pdf)
-    assert len(pages) > 3
+    assert "Pharmacist (check)" in _text(pages[0]) and "Metrics as reported:" in _text(pages[1])
     for number, page in enumerate(pages, start=1):
         assert SUPERSEDED in _text(page), f"page {number}"
 
