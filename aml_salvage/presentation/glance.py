@@ -117,7 +117,7 @@ def glance_build(options: list[OptionResult], *, chosen_id: str | None = None) -
 WIDTH = 520
 ROW = 7.5
 BAR = 5.1  # a bar's height, centred in its row
-TOP = 25  # the column headings, then the axis labels under them
+TOP = 25  # the column headings (baseline 8), then the axis labels under them (baseline TOP - 7)
 FONT = 8
 NAME_CHARS = 31
 RESP_X, RESP_W = 152, 100  # response bar, 0–100 %
@@ -149,20 +149,20 @@ def chart_svg(rows: list[GlanceRow]) -> tuple[str, int]:
         f'<svg class="glance-chart" width="{WIDTH}pt" height="{height:g}pt" '
         f'viewBox="0 0 {WIDTH} {height:g}" role="img" font-family="DejaVu Sans, sans-serif" '
         f'aria-label="Response as reported and median overall survival per option">',
-        _text(0, 10, "Option", bold=True),
-        _text(RESP_X, 10, "Response as reported, metric named", bold=True),
-        _text(OS_X, 10, "Median OS, months", bold=True),
+        _text(0, 8, "Option", bold=True),
+        _text(RESP_X, 8, "Response as reported, metric named", bold=True),
+        _text(OS_X, 8, "Median OS, months", bold=True),
     ]
     bottom = TOP + ROW * len(drawn)
     for pct in (0, 50, 100):  # gridlines
         x = RESP_X + RESP_W * pct / 100
         parts.append(f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{bottom}" stroke="#999" stroke-width="0.4"/>')
-        parts.append(_text(x, TOP - 9, f"{pct}%", anchor="middle"))
+        parts.append(_text(x, TOP - 7, f"{pct}%", anchor="middle"))
     months = 0
     while months <= axis:
         x = OS_X + OS_W * months / axis
         parts.append(f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{bottom}" stroke="#999" stroke-width="0.4"/>')
-        parts.append(_text(x, TOP - 9, number(months, 0), anchor="middle"))
+        parts.append(_text(x, TOP - 7, number(months, 0), anchor="middle"))
         months += OS_STEP if axis <= 4 * OS_STEP else 2 * OS_STEP
     for i, row in enumerate(drawn):
         ev = row.evidence
