@@ -38,6 +38,7 @@ from .presentation import (
     dose_table,
     labels,
     monitoring_plan,
+    ref_numbers_text,
     references_cited,
     result_parameters,
     rounding_statements,
@@ -308,16 +309,20 @@ class Sheet:
 
 def _cited(sources, kb: KnowledgeBase, numbers: dict[str, int]) -> str:
     """'[4, 12]' for the sources the result numbers; a source it does not number is named in words."""
-    numbered = sorted({numbers[s] for s in sources if s in numbers})
     named = [kb.references[s].short if s in kb.references else s for s in sources if s not in numbers]
-    parts = ([f"[{', '.join(str(n) for n in numbered)}]"] if numbered else []) + [f"[{n}]" for n in named]
-    return " ".join(parts)
+    return " ".join(part for part in [ref_numbers_text(sources, numbers), *(f"[{n}]" for n in named)] if part)
+
+
+def _sheet_option(result: ConsultResult, meta: ConsultMeta) -> tuple[OptionResult, bool]:
+    """The option page 1 shows, and whether the clinician chose it: the chosen option, or with none chosen yet
+    the rules' first choice (the options are ranked)."""
+    chosen = next((o for o in result.options if o.id == meta.chosen_option_id), None)
+    return (chosen, True) if chosen else (result.options[0], False)
 
 
 def _sheet(result: ConsultResult, meta: ConsultMeta, kb: KnowledgeBase, *,
            warning_numbers: dict[tuple[str, str], int]) -> Sheet:
-    chosen = next((o for o in result.options if o.id == meta.chosen_option_id), None)
-    option = chosen or result.options[0]  # the options are ranked: the first is the rules' first choice
+    option, chosen = _sheet_option(result, meta)
     numbers = {r.id: r.number for r in result.references}
     plan = monitoring_plan(option_id=option.id, kb=kb)
     rows = []
@@ -328,7 +333,7 @@ def _sheet(result: ConsultResult, meta: ConsultMeta, kb: KnowledgeBase, *,
             rows.append((group.label if i == 0 else "", short))
     table = dose_table(option)
     return Sheet(
-        option=option, chosen=chosen is not None,
+        option=option, chosen=chosen,
         reasons=[(r, headline(r.text, RULE_CHARS)) for r in option.rules],
         doses=sheet_doses(table) if table else None,
         warnings=[SheetLine(headline=headline(w.text), item=w, number=warning_numbers.get((w.id, w.text)),
@@ -351,10 +356,8 @@ def render_consult_html(*, result: ConsultResult, workup: Workup, meta: ConsultM
     parameters = knowledge.parameters if knowledge is not None else result_parameters(result, loaded)
     kb = knowledge or loaded
     view = consult_view(result=result, parameters=parameters, workup=workup)
-    sheet_id = meta.chosen_option_id if any(o.id == meta.chosen_option_id for o in result.options) \
-        else result.options[0].id
     tiers, warnings, legend = _printed_tiers(view.options, view.tier_groups, chosen_id=meta.chosen_option_id,
-                                             sheet_id=sheet_id)
+                                             sheet_id=_sheet_option(result, meta)[0].id)
     sheet = _sheet(result, meta, kb, warning_numbers={(pw.warning.id, pw.warning.text): pw.number
                                                       for pw in warnings})
     context = {
