@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 CASES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "cases"
@@ -62,3 +63,10 @@ def case_files() -> list[Path]:
 
 def load_case(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def card_body(html: str) -> str:
+    """What a live card's keyed element (templatetags/clinical.py: live_card) holds."""
+    match = re.fullmatch(r'<div class="card-body" id="card-([0-9a-f]{16})" data-card-key="\1">(.*)</div>', html, re.S)
+    assert match, html[:200]
+    return match.group(2)

@@ -1,4 +1,5 @@
-// The live update (htmx) replaces the result panel. Two things the swap would otherwise lose:
+// The live update (htmx) replaces the result panel. Two things the swap would otherwise lose, and one it
+// need not send again:
 //
 // 1. Field errors. The update sends, out of band, only the error containers of the fields that have an
 //    error now: just before it is swapped in, every field's container is emptied, so an error the
@@ -25,6 +26,30 @@ document.addEventListener("htmx:afterSettle", () => {
     if (details) details.open = true; // "toggle" → hx-get of this option's detail
   }
   reopen = [];
+});
+
+// 3. The option cards that did not change. Each card's body carries the key of its content (data-card-key);
+//    the update sends the keys this page holds (panel_cards), and the server sends a body held here as an
+//    empty element marked hx-preserve, for htmx to keep this page's own in its place. Not held: a body whose
+//    detail was loaded (it shows the last workup's doses), so that card comes back new and is reopened (2.).
+//    Should a held body be missing all the same (an empty element left after the swap), the update is asked
+//    for again without keys, and every card comes back whole.
+let sendHeld = true;
+
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.target?.id !== "result-panel" || event.detail.verb !== "post") return;
+  const held = !sendHeld ? [] : [...document.querySelectorAll("#result-panel .card-body[data-card-key]")]
+    .filter((body) => !body.querySelector(".option-detail-body:not(:empty)"))
+    .map((body) => body.dataset.cardKey);
+  event.detail.parameters["panel_cards"] = held.join(" ");
+  sendHeld = true;
+});
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target?.id !== "result-panel" && event.detail.elt?.id !== "result-panel") return;
+  if (!document.querySelector("#result-panel .card-body[data-held]")) return;
+  sendHeld = false;
+  htmx.trigger(document.querySelector(".workup[hx-post]"), "change");
 });
 
 // "Choose this option" on a card fills the save form's chosen option (the select stays for keyboards), says so

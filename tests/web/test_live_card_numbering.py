@@ -14,7 +14,7 @@ from aml_salvage import services
 from aml_salvage.domain.consult import knowledge_facts
 from aml_salvage.presentation import consult_view, view_context
 from aml_salvage.templatetags import clinical
-from tests.factories import case_files, load_case
+from tests.factories import card_body, case_files, load_case
 
 
 @pytest.mark.parametrize("case", case_files()[:4], ids=lambda p: p.stem)
@@ -33,7 +33,7 @@ def test_a_kept_card_shows_the_numbering_of_the_result_it_is_shown_in(case):
         second = template.render(Context({**context, "reference_numbers": renumbered, "option": option}))
         plain = render_to_string(clinical.LIVE_CARD_TEMPLATES.get(option.tier, clinical.LIVE_CARD_TEMPLATE), {
             **context, "reference_numbers": renumbered, "option": option, "dosed": bool(option.doses)})
-        assert second == plain, option.id
+        assert card_body(second) == plain, option.id
         if option.sources:
             assert first != second, f"{option.id}: the numbers follow the result"
         assert template.render(Context({**context, "reference_numbers": renumbered, "option": option})) == second

@@ -1,0 +1,113 @@
+"""A live update sends again only the option cards that changed (templatetags/clinical.py: live_card).
+
+Each card body on the live panel carries the key of its content; with an update the browser sends the keys
+it holds (panel_cards), and a body whose key it holds comes back as an empty element marked hx-preserve, for
+htmx to keep the browser's own. These tests hold the server to that: a held body is never sent again, a body
+the browser does not hold (or that changed) is always sent whole, and what is not a key is ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+from django.urls import reverse
+
+from aml_salvage.templatetags.clinical import HELD_FIELD
+from tests.factories import case_files, load_case
+from tests.web.conftest import post_data
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+BODY = re.compile(r'<div class="card-body" id="card-([0-9a-f]{16})" data-card-key="\1"( hx-preserve="true" data-held)?>')
+CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")
+
+
+@pytest.fixture
+def client(client_for, author):
+    return client_for(author)
+
+
+def live(client, workup: dict, held: list[str] | str | None = None):
+    data = post_data(workup)
+    if held is not None:
+        data[HELD_FIELD] = held if isinstance(held, str) else " ".join(held)
+    response = client.post(reverse("workspace"), data, **HX)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def bodies(html: str) -> dict[str, bool]:
+    """Each card body's key → whether it was sent held (empty, to be kept by the browser)."""
+    return {m.group(1): bool(m.group(2)) for m in BODY.finditer(html)}
+
+
+def with_weight(workup: dict, weight: float) -> dict:
+    changed = copy.deepcopy(workup)
+    changed["patient"]["weight_kg"] = weight
+    return changed
+
+
+def test_a_new_weight_sends_only_the_doses_and_what_changed(client):
+    workup = load_case(CASE)["workup"]
+    first = live(client, workup)
+    shown = bodies(first)
+    assert len(shown) == first.count('data-option="') == 28 and not any(shown.values())  # every card, whole
+    heavier = with_weight(workup, workup["patient"]["weight_kg"] + 1)
+    second = live(client, heavier, list(shown))
+    again = bodies(second)
+    held = [key for key, is_held in again.items() if is_held]
+    # A weight changes no card body (doses and warnings are rendered under the body, afresh): every one held.
+    assert set(held) == set(again) == set(shown)
+    for key in held:  # sent empty
+        assert re.search(rf'<div class="card-body" id="card-{key}"[^>]*data-held></div>', second)
+    # The preferred options' dose tables are still sent, with the new weight in their basis.
+    assert second.count('class="dose-table"') == first.count('class="dose-table"') > 0
+    assert f'{heavier["patient"]["weight_kg"]:g} kg' in second
+    assert len(second) < len(first) / 2
+
+
+def test_a_body_the_browser_does_not_hold_is_sent_whole(client):
+    workup = load_case(CASE)["workup"]
+    keys = list(bodies(live(client, workup)))
+    kept, dropped = keys[1:], keys[0]
+    html = live(client, with_weight(workup, 61), kept)
+    again = bodies(html)
+    assert again[dropped] is False
+    body = re.search(rf'<div class="card-body" id="card-{dropped}" data-card-key="{dropped}">(.*?)</div>\s*(</article>|<table|<div class="warnings"|</li>)', html, re.S)
+    assert body and "<code>" in body.group(1), "the body the browser does not hold comes whole, reasons and all"
+    assert all(again[key] for key in kept)
+
+
+def test_a_card_whose_content_changed_is_sent_whole_under_a_new_key(client):
+    """Unfit for intensive chemotherapy: the intensive regimens' tiers and reasons change, so do their keys;
+    the browser's old keys match nothing and the changed cards come whole."""
+    workup = load_case(CASE)["workup"]
+    before = bodies(live(client, workup))
+    unfit = copy.deepcopy(workup)
+    unfit["fit_for_intensive_chemo"] = False
+    after_html = live(client, unfit, list(before))
+    after = bodies(after_html)
+    new_keys = set(after) - set(before)
+    assert new_keys, "some cards changed"
+    assert not any(after[key] for key in new_keys)
+    assert all(after[key] for key in set(after) & set(before))
+    assert re.search(r'id="option-flag-ida" data-option="flag-ida" data-tier="(not_recommended|consider)"', after_html)
+
+
+@pytest.mark.parametrize("value", ["nonsense", "<script>", "0123456789ABCDEF", "0123456789abcdef0", "; DROP", "a " * 500])
+def test_what_is_not_a_key_is_ignored(client, value):
+    html = live(client, load_case(CASE)["workup"], value)
+    shown = bodies(html)
+    assert shown and not any(shown.values())
+
+
+def test_the_whole_page_ignores_held_keys(client):
+    workup = load_case(CASE)["workup"]
+    keys = list(bodies(live(client, workup)))
+    data = {**post_data(workup), HELD_FIELD: " ".join(keys)}
+    page = client.post(reverse("workspace"), data).content.decode()  # no JavaScript: the page comes back whole
+    assert "data-held" not in page and "hx-preserve" not in page
+    assert page.count('class="reasons"') >= 10
