@@ -4,13 +4,15 @@ the wrk measurements and reports it under "2. HTMX update". Not a test. Prints o
     .venv/bin/python bench/htmx_profile.py [--case tests/cases/dt20-patient1-flt3-itd.json] [--runs 400]
 
 1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
-   gunicorn), medians of CPU time (the machine may be shared): the live update, the signed-in baseline and the
-   bare baseline of bench/baseline.py; and the live update twice more — a new workup each time (single-field
-   edits of the worked cases, bench/workloads.py: typing_edits; unchanged cards kept), and with nothing kept
-   (every card rendered afresh, as for a workup unlike any this worker has seen).
+   gunicorn), medians of CPU time (the machine may be shared): the live update of one workup repeated, sent
+   with the keys of the cards its page holds (aml_salvage/live_cards.py: every card held), the signed-in
+   baseline and the bare baseline of bench/baseline.py; and the live update twice more — a new workup each
+   time (single-field edits of the worked cases, bench/workloads.py: typing_edits, each sent with the keys of
+   the cards the update before brought, as the page's script does), and with no card held (a page's first
+   update: every card sent whole).
 2. The live update's own work, phase by phase, medians: binding and cleaning the form, validating the
-   workup (pydantic), the engine, the result panel's template, signing the workup token, gzip of the
-   fragment. The rest of a request is Django, the middleware, the session and the user.
+   workup (pydantic), the engine, the result panel's template (every card held), signing the workup token,
+   gzip of the fragment. The rest of a request is Django, the middleware, the session and the user.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ def main() -> int:
 
     from aml_salvage import services
     from aml_salvage.forms import WorkupForm, form_data_from_workup
+    from aml_salvage.live_cards import HELD_FIELD, panel_card_keys
     from aml_salvage.presentation import consult_view, view_context
-    from aml_salvage.templatetags.clinical import _live_card
     from aml_salvage.views.option_detail import workup_token
     from bench.baseline import BASELINE_POST
 
@@ -103,24 +105,25 @@ def main() -> int:
         return response
 
     # A clinician typing: each update a workup this worker has not seen (one field changed from the last).
-    from bench.workloads import typing_edits
+    from bench.workloads import typing_edits, with_cards_held
 
-    typed = itertools.cycle([urlencode(d, doseq=True) for d in typing_edits(args.runs * 2 + 100)])
+    typed = itertools.cycle([urlencode(d, doseq=True) for d in with_cards_held(typing_edits(args.runs * 2 + 100))])
 
     def new_workup():
         return next(typed)
 
-    def cache_empty():
-        _live_card.cache_clear()
-        return post("/", body, session_cookie, HTTP_HX_REQUEST="true")
+    parameters = services.knowledge_get().parameters
+    case_view = consult_view(result=services.consult_evaluate(workup=services.workup_parse(data=workup_data)),
+                             parameters=parameters)
+    held_body = body + "&" + urlencode({HELD_FIELD: " ".join(panel_card_keys(case_view))})
 
     requests = {
-        "product": median_ms(lambda: post("/", body, session_cookie, HTTP_HX_REQUEST="true"), args.runs),
+        "product": median_ms(lambda: post("/", held_body, session_cookie, HTTP_HX_REQUEST="true"), args.runs),
         "baseline": median_ms(lambda: post("/bench/baseline/", baseline_body, session_cookie), args.runs),
         "baseline_bare": median_ms(lambda: post("/bench/baseline-bare/", baseline_body), args.runs),
         "product_new_workup_each_time": median_ms(
             lambda: post("/", new_workup(), session_cookie, HTTP_HX_REQUEST="true"), args.runs),
-        "product_nothing_kept": median_ms(cache_empty, args.runs),
+        "product_nothing_held": median_ms(lambda: post("/", body, session_cookie, HTTP_HX_REQUEST="true"), args.runs),
     }
 
     data = QueryDict(body)
@@ -129,7 +132,6 @@ def main() -> int:
     cleaned = form.to_workup_data()
     workup = services.workup_parse(data=cleaned)
     result = services.consult_evaluate(workup=workup)
-    parameters = services.knowledge_get().parameters
     view = consult_view(result=result, parameters=parameters)
     context = {**view_context(view), "live": True, "lean_cards": True, "live_references": view.live_panel_references(),
                "user": user}  # the result's print header names the clinician
@@ -160,7 +162,8 @@ def main() -> int:
         "result panel template": median_ms(
             lambda: render_to_string("partials/result.html", {
                 **view_context(consult_view(result=result, parameters=parameters)), "live": True,
-                "lean_cards": True, "live_references": view.live_panel_references(), "user": user}), args.runs),
+                "lean_cards": True, "live_references": view.live_panel_references(), "user": user,
+                "cards_held": frozenset(panel_card_keys(view))}), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
         "gzip of the fragment (as Django's GZipMiddleware)": median_ms(
             lambda: compress_string(fragment, max_random_bytes=100), args.runs),

@@ -38,4 +38,5 @@ except ImportError:  # a checkout without production settings: base, with produc
     DATABASES["default"]["NAME"] = BENCH_DB
 
 ROOT_URLCONF = "bench.urls_bench"
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], Path(__file__).resolve().parent / "templates"]
+_DJANGO_ENGINE = next(t for t in TEMPLATES if t["BACKEND"].endswith("DjangoTemplates"))
+_DJANGO_ENGINE["DIRS"] = [*_DJANGO_ENGINE["DIRS"], Path(__file__).resolve().parent / "templates"]

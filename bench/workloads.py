@@ -64,3 +64,27 @@ def typing_edits(n: int, *, seed: int = 20261130) -> list[dict]:
             if len(out) == n:
                 break
     return out
+
+
+def with_cards_held(bodies: list[dict]) -> list[dict]:
+    """Each typed body as the workspace's script sends it: with the keys of the option cards its page holds,
+    those of the panel the body before it brought (aml_salvage/live_cards.py; static/js/workspace.js).
+    The first body holds none."""
+    from django.http import QueryDict
+
+    from aml_salvage import services
+    from aml_salvage.forms import WorkupForm
+    from aml_salvage.live_cards import HELD_FIELD, panel_card_keys
+    from aml_salvage.presentation import consult_view
+
+    parameters = services.knowledge_get().parameters
+    out, held = [], []
+    for data in bodies:
+        out.append({**data, HELD_FIELD: " ".join(held)})
+        query = QueryDict(mutable=True)
+        for key, value in data.items():
+            query.setlist(key, value if isinstance(value, list) else [value])
+        workup = WorkupForm(query).parse_workup()
+        result = services.consult_evaluate(workup=workup)
+        held = panel_card_keys(consult_view(result=result, parameters=parameters))
+    return out

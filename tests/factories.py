@@ -66,7 +66,7 @@ def load_case(path: Path) -> dict:
 
 
 def card_body(html: str) -> str:
-    """What a live card's keyed element (templatetags/clinical.py: live_card) holds."""
+    """What a live card's keyed element (aml_salvage/live_cards.py) holds."""
     match = re.fullmatch(r'<div class="card-body" id="card-([0-9a-f]{16})" data-card-key="\1">(.*)</div>', html, re.S)
     assert match, html[:200]
     return match.group(2)

@@ -65,6 +65,15 @@ WSGI_APPLICATION = "aml_salvage.wsgi.application"
 
 TEMPLATES = [
     {
+        # The clinical components the live panel, the saved page, the option details and the PDF share
+        # (aml_salvage/jinja_env.py); found first, by name, before the Django pages below.
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "aml_salvage.jinja_env.environment"},
+    },
+    {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,

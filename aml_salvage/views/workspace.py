@@ -21,8 +21,8 @@ from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
 from ..domain.workup import Workup
 from ..forms import MEASUREMENTS, SECTIONS, ConsultSaveForm, WorkupForm, option_choices
+from ..live_cards import HELD_FIELD, cards_held
 from ..presentation import consult_view, view_context
-from ..templatetags.clinical import HELD_FIELD, cards_held
 from .option_detail import workup_token
 
 # Inputs shown on one row with the field before them (value + unit select).
@@ -126,7 +126,7 @@ def workspace_render(
             context["lean_cards"] = True
             context["workup_token"] = workup_token(workup=workup, user=request.user)
             context["live_references"] = view.live_panel_references()
-            # The card bodies the browser shows, sent back empty for it to keep (templatetags/clinical.py).
+            # The card bodies the browser shows, sent back empty for it to keep (live_cards.py).
             context["cards_held"] = cards_held(request.POST.get(HELD_FIELD, ""))
         context["oob_errors"] = _oob_errors(beside)
         return render(request, LIVE_UPDATE_TEMPLATE, context)

@@ -252,7 +252,7 @@ def imports_of(module) -> set[tuple[str, str]]:
 
 
 DISPLAY = ("aml_salvage.views", "aml_salvage.presentation", "aml_salvage.pdf", "aml_salvage.forms",
-           "aml_salvage.templatetags")
+           "aml_salvage.templatetags", "aml_salvage.jinja_env", "aml_salvage.live_cards")
 
 
 @pytest.mark.parametrize("module", [service, services], ids=["consults", "services"])

@@ -10,9 +10,8 @@ import re
 
 import pytest
 from django.conf import settings
-from django.template import Context, Template
 from django.urls import reverse
-from django.utils.html import escape
+from markupsafe import escape  # the result panel is rendered by Jinja2 (aml_salvage/jinja_env.py)
 
 from aml_salvage import services
 from aml_salvage.domain.errors import MSG_ADULTS_ONLY
@@ -364,30 +363,26 @@ def test_on_demand_detail_refuses_a_forged_expired_or_foreign_token(client, team
     assert client.get(reverse(URL_NAME, args=["no-such-option"]), **HX, **{name: own}).status_code == 404
 
 
-# --- option cards kept by content are the template's output ----------------------------------------------
+# --- a live card's body is rendered from what its key covers ---------------------------------------------
 
 
 @pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
-def test_a_kept_live_card_is_what_the_template_renders_for_the_full_option(case):
-    """The live panel keeps each card's body by its content (templatetags/clinical.py: live_card), leaving out
-    the doses and warnings no body shows. A body from the cache, and one rendered fresh, must both be byte for
-    byte the template's rendering of the full option (inside the element that carries its key)."""
-    from django.template.loader import render_to_string
+def test_a_live_card_body_is_what_the_template_renders_for_the_full_option(case):
+    """A live card's body is rendered from the content its key covers (aml_salvage/live_cards.py), the doses
+    and warnings no body shows left out: it must be byte for byte the template's rendering of the full option
+    (inside the element that carries its key), or the key would miss something the body shows."""
+    from django.template import engines
 
+    from aml_salvage import jinja_env
     from aml_salvage.presentation import consult_view, view_context
-    from aml_salvage.templatetags import clinical
 
+    env = engines["jinja2"].env
     result = services.consult_evaluate(workup=services.workup_parse(data=load_case(case)["workup"]))
     view = consult_view(result=result, parameters=services.knowledge_get().parameters)
     context = {**view_context(view), "chosen_option_id": "hma"}
-    clinical._live_card.cache_clear()
     for card in view.options:
         option = card.option
-        plain = render_to_string(clinical.LIVE_CARD_TEMPLATES.get(option.tier, clinical.LIVE_CARD_TEMPLATE), {
-            **context, "option": option, "dosed": bool(option.doses)})
-        template = Template("{% load clinical %}{% live_card option %}")
-        fresh = template.render(Context({**context, "option": option}))
-        kept = template.render(Context({**context, "option": option}))
-        assert fresh == kept, option.id
-        assert card_body(fresh) == plain, option.id
-    assert clinical._live_card.cache_info().hits == len(view.options)
+        template = env.get_template(jinja_env.LIVE_CARD_TEMPLATES.get(option.tier, jinja_env.LIVE_CARD_TEMPLATE))
+        plain = template.render({**context, "option": option, "dosed": bool(option.doses)})
+        body = env.from_string("{{ live_card(option) }}").render({**context, "option": option})
+        assert card_body(body) == plain, option.id

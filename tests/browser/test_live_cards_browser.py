@@ -1,0 +1,105 @@
+"""In chromium: a live update keeps the option cards that did not change (aml_salvage/live_cards.py,
+static/js/workspace.js). The page sends the keys of the card bodies it holds; the server sends those back
+empty, and htmx keeps the page's own elements. A card whose detail was opened comes back new, reopened with
+the new workup's doses; and a held card the page no longer has is asked for again, never left blank.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+# browser, page and clinician are fixtures: imported so pytest finds them here.
+from tests.browser.test_workspace_browser import (  # noqa: F401
+    DT20_PATIENT_1,
+    browser,
+    clinician,
+    fill_workup,
+    option_in_tier,
+    page,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+MARK = "el => { el.__kept = true; }"
+WAS_KEPT = "el => el.__kept === true"
+
+
+def updated(page, action) -> str:  # noqa: F811
+    """Do action (a change to the workup) and return the form body of the live update it sent, once swapped."""
+    with page.expect_request(lambda r: r.method == "POST" and r.headers.get("hx-request") == "true") as sent:
+        with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200):
+            action()
+    page.wait_for_function("() => !document.querySelector('#result-panel.htmx-request, .htmx-swapping')")
+    return sent.value.post_data or ""
+
+
+def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa: F811
+    sign_in(page, "alice")
+    fill_workup(page, DT20_PATIENT_1)
+    option_in_tier(page, "flag-ida", "preferred").wait_for()
+    page.get_by_label("FLT3-ITD", exact=True).check()
+    option_in_tier(page, "gilteritinib", "preferred").wait_for()
+    panel = page.locator("#result-panel")
+    assert panel.locator(".card-body[data-card-key]").count() == 28
+
+    mec = panel.locator('[data-option="mec"] .card-body')
+    gilteritinib = panel.locator('[data-option="gilteritinib"]')
+    mec.evaluate(MARK)
+    sent = updated(page, lambda: page.get_by_label("Weight", exact=True).fill("72"))
+    assert "panel_cards=" in sent and len(sent.split("panel_cards=")[1].split("&")[0]) > 28 * 16
+    gilteritinib.locator("table.dose-table").get_by_text("weight 72 kg").wait_for()
+    # The same element, untouched, and whole: its reasons and its disclosure are still there.
+    assert mec.evaluate(WAS_KEPT)
+    assert panel.locator('[data-option="mec"] code').count() >= 1
+    assert panel.locator('[data-option="mec"] details.option-detail').count() == 1
+    assert panel.locator(".card-body[data-held]").count() == 0, "no card is left empty"
+    assert panel.locator("[data-option]").count() == 28
+
+
+def test_a_card_whose_detail_was_opened_comes_back_with_the_new_doses(page, clinician):  # noqa: F811
+    sign_in(page, "alice")
+    fill_workup(page, DT20_PATIENT_1)
+    option_in_tier(page, "flag-ida", "preferred").wait_for()
+    page.get_by_label("FLT3-ITD", exact=True).check()
+    option_in_tier(page, "gilteritinib", "preferred").wait_for()
+    card = page.locator('#result-panel [data-option="mec"]')
+    card.locator("details.option-detail > summary").click()
+    card.locator(".option-detail-body table.dose-table").get_by_text("weight 60 kg").first.wait_for()
+    card.locator(".card-body").evaluate(MARK)
+    updated(page, lambda: page.get_by_label("Weight", exact=True).fill("75"))
+    # Not kept (its detail showed the last weight's doses): sent again, reopened, its doses for 75 kg.
+    card.locator("details.option-detail[open] .option-detail-body").get_by_text("weight 75 kg").first.wait_for()
+    assert not card.locator(".card-body").evaluate(WAS_KEPT)
+    assert "weight 60 kg" not in card.inner_text()
+
+
+def test_a_held_card_the_page_no_longer_has_is_asked_for_again(page, clinician):  # noqa: F811
+    """The page claims a card it does not have (its element removed, its key still sent): the server sends it
+    empty, htmx has nothing to keep, and the script asks for the update again without keys."""
+    sign_in(page, "alice")
+    fill_workup(page, DT20_PATIENT_1)
+    option_in_tier(page, "flag-ida", "preferred").wait_for()
+    body = page.locator('#result-panel [data-option="hidac"] .card-body')
+    key = body.get_attribute("data-card-key")
+    body.evaluate("el => el.remove()")
+
+    claimed = []
+
+    def claim(route):  # the first update only: the key the page no longer has, added to what it sends
+        if route.request.method == "POST" and not claimed:
+            claimed.append(route.request.post_data)
+            route.continue_(post_data=(route.request.post_data or "") + f"+{key}")
+        else:
+            route.continue_()
+
+    page.route("**/", claim)
+    with page.expect_request(lambda r: r.method == "POST" and bool(claimed)
+                             and re.search(r"panel_cards=(&|$)", r.post_data or "") is not None):
+        page.get_by_label("Weight", exact=True).fill("64")
+    page.unroute("**/")
+    whole = page.locator(f'#result-panel [data-option="hidac"] #card-{key}')
+    whole.locator("code").first.wait_for()
+    assert page.locator("#result-panel .card-body[data-held]").count() == 0
