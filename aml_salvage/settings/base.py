@@ -71,7 +71,10 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "aml_salvage.jinja_env.environment"},
+        "OPTIONS": {
+            "environment": "aml_salvage.jinja_env.environment",
+            "context_processors": ["django.contrib.auth.context_processors.auth"],  # the print header's clinician
+        },
     },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

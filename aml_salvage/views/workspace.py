@@ -1,7 +1,7 @@
 """The consult workspace: the workup form and the live result panel.
 
 A plain GET or POST renders the whole page (works without JavaScript). An HTMX request (a field changed)
-gets only ``workspace.html#result-update``: the result panel plus out-of-band error containers, never the
+gets only ``live/update.html`` (Jinja2): the result panel plus out-of-band error containers, never the
 re-rendered inputs, so nothing being typed is replaced.
 """
 
@@ -28,7 +28,7 @@ from .option_detail import workup_token
 # Inputs shown on one row with the field before them (value + unit select).
 PAIRED = {value: unit for value, unit, _path in MEASUREMENTS}
 SAVE_FIELDS = ("patient_identifier", "chosen_option_id", "override_reason", "notes", "revision_of")
-LIVE_UPDATE_TEMPLATE = "workspace.html#result-update"
+LIVE_UPDATE_TEMPLATE = "live/update.html"  # templates/jinja2/live/
 # The knowledge base of the result shown (services.knowledge_stamp), posted back with a save: a choice made on
 # one knowledge base is not stored with a result from another (consults.consult_create).
 KB_STAMP_FIELD = "kb_stamp"
