@@ -42,14 +42,15 @@ def live_card(context, option) -> Markup:
     content = live_cards.card_content(option, context.get("reference_numbers") or {},
                                       context.get("chosen_option_id"))
     key = live_cards.card_key(content)
+    # The key is a hex digest and the body Jinja2's autoescaped output: both safe as they are.
     if key in (context.get("cards_held") or ()):
-        return Markup('<div class="card-body" id="card-{0}" data-card-key="{0}" hx-preserve="true" '
-                      'data-held></div>').format(key)
+        return Markup(f'<div class="card-body" id="card-{key}" data-card-key="{key}" hx-preserve="true" '
+                      'data-held></div>')
     _shown, cited, chosen, dosed = content
     template = context.environment.get_template(LIVE_CARD_TEMPLATES.get(option.tier, LIVE_CARD_TEMPLATE))
     body = template.render({"option": live_cards.card_option(option), "dosed": dosed,
                             "reference_numbers": dict(cited), "chosen_option_id": option.id if chosen else None})
-    return Markup('<div class="card-body" id="card-{0}" data-card-key="{0}">{1}</div>').format(key, Markup(body))
+    return Markup(f'<div class="card-body" id="card-{key}" data-card-key="{key}">{body}</div>')
 
 
 def environment(**options) -> jinja2.Environment:

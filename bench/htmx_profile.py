@@ -161,7 +161,7 @@ def main() -> int:
         "engine (consult_evaluate)": median_ms(lambda: services.consult_evaluate(workup=workup), args.runs),
         "result panel template": median_ms(
             lambda: render_to_string("partials/result.html", {
-                **view_context(consult_view(result=result, parameters=parameters)), "live": True,
+                **view_context(consult_view(result=result, parameters=parameters), glance=False), "live": True,
                 "lean_cards": True, "live_references": view.live_panel_references(), "user": user,
                 "cards_held": frozenset(panel_card_keys(view))}), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
