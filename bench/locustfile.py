@@ -31,6 +31,8 @@ SESSIONS = itertools.cycle(DATA["sessions"])
 BODIES = DATA["bodies"]
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CONSULT_URL = re.compile(r"/consults/(\d+)/$")
+HELD_FIELD = "panel_cards"  # aml_salvage/live_cards.py HELD_FIELD (locust runs without Django)
+CARD_KEY = re.compile(r'data-card-key="([0-9a-f]{16})"')
 
 SAMPLES: list[tuple[str, float, float, bool]] = []  # (action, start, milliseconds, ok)
 ACKNOWLEDGED: list[int] = []
@@ -58,6 +60,7 @@ class Clinician(HttpUser):
 
     def on_start(self):
         self.token = ""
+        self.held: list[str] = []  # the keys of the option cards the page shows
         self.saved: list[int] = []
         self.next_body = itertools.cycle(BODIES[hash(self) % len(BODIES):] + BODIES[:hash(self) % len(BODIES)])
         # Signed in before the run (bench/loadtest.py): the clinician's session, then the workspace page.
@@ -71,13 +74,18 @@ class Clinician(HttpUser):
 
     @task(40)
     def typing(self):
+        """A live update, sent as the workspace's script sends it: with the keys of the cards the page holds
+        (aml_salvage/live_cards.py), those the update before brought."""
         self.plain_http()
         body = next(self.next_body)
-        with self.client.post("/", data=body["form"], name="typing", catch_response=True,
-                              headers={"HX-Request": "true", "X-CSRFToken": self.token}) as response:
+        with self.client.post("/", data={**body["form"], HELD_FIELD: " ".join(self.held)}, name="typing",
+                              catch_response=True, headers={"HX-Request": "true", "X-CSRFToken": self.token},
+                              ) as response:
             if response.status_code != 200 or 'id="result-panel"' not in response.text \
                     or "data-option=" not in response.text:
                 response.failure(f"live update answered {response.status_code} without a result")
+                return
+            self.held = CARD_KEY.findall(response.text)
 
     @task(1)
     def saving(self):
