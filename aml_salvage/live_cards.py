@@ -9,9 +9,10 @@ and whether it is dosed — and of the templates and code that render it (RENDER
 from that content alone (``card_option``), so it cannot show what its key leaves out.
 
 With each live update the browser sends the keys of the bodies it shows (HELD_FIELD; static/js/workspace.js
-leaves out a body whose detail it loaded: that shows the last workup's doses). A body whose key it holds is
-sent as an empty element marked hx-preserve, and htmx keeps the browser's own in its place; a body it does not
-hold is sent whole. Should a held body be missing after all, the script asks again without keys.
+leaves out a body whose detail is open or was loaded: that shows, or is loading, the last workup's doses). A
+body whose key it holds is sent as an empty element marked hx-preserve, and htmx keeps the browser's own in
+its place; a body it does not hold is sent whole. Should a held body be missing after all, the script asks
+again without keys.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ document.addEventListener("htmx:afterSettle", () => {
 // 3. The option cards that did not change. Each card's body carries the key of its content (data-card-key);
 //    the update sends the keys this page holds (panel_cards), and the server sends a body held here as an
 //    empty element marked hx-preserve, for htmx to keep this page's own in its place. Not held: a body whose
-//    detail was loaded (it shows the last workup's doses), so that card comes back new and is reopened (2.).
+//    detail is open or was loaded (it shows, or is loading, the last workup's doses), so that card comes back
+//    new and is reopened (2.).
 //    Should a held body be missing all the same (an empty element left after the swap), the update is asked
 //    for again without keys, and every card comes back whole.
 let sendHeld = true;
@@ -39,7 +40,7 @@ let sendHeld = true;
 document.addEventListener("htmx:configRequest", (event) => {
   if (event.detail.target?.id !== "result-panel" || event.detail.verb !== "post") return;
   const held = !sendHeld ? [] : [...document.querySelectorAll("#result-panel .card-body[data-card-key]")]
-    .filter((body) => !body.querySelector(".option-detail-body:not(:empty)"))
+    .filter((body) => !body.querySelector("details.option-detail[open], .option-detail-body:not(:empty)"))
     .map((body) => body.dataset.cardKey);
   event.detail.parameters["panel_cards"] = held.join(" ");
   sendHeld = true;
