@@ -36,12 +36,17 @@ def updated(page, action) -> str:  # noqa: F811
     return sent.value.post_data or ""
 
 
-def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa: F811
+def flt3_at_relapse(page) -> None:  # noqa: F811
+    """DT20 Patient 1 typed in, then FLT3-ITD ticked: the result after a first live update of every card."""
     sign_in(page, "alice")
     fill_workup(page, DT20_PATIENT_1)
     option_in_tier(page, "flag-ida", "preferred").wait_for()
     page.get_by_label("FLT3-ITD", exact=True).check()
     option_in_tier(page, "gilteritinib", "preferred").wait_for()
+
+
+def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa: F811
+    flt3_at_relapse(page)
     panel = page.locator("#result-panel")
     assert panel.locator(".card-body[data-card-key]").count() == 28
 
@@ -60,11 +65,7 @@ def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa
 
 
 def test_a_card_whose_detail_was_opened_comes_back_with_the_new_doses(page, clinician):  # noqa: F811
-    sign_in(page, "alice")
-    fill_workup(page, DT20_PATIENT_1)
-    option_in_tier(page, "flag-ida", "preferred").wait_for()
-    page.get_by_label("FLT3-ITD", exact=True).check()
-    option_in_tier(page, "gilteritinib", "preferred").wait_for()
+    flt3_at_relapse(page)
     card = page.locator('#result-panel [data-option="mec"]')
     card.locator("details.option-detail > summary").click()
     card.locator(".option-detail-body table.dose-table").get_by_text("weight 60 kg").first.wait_for()
