@@ -47,14 +47,16 @@ run: $(STAMP)
 	$(MANAGE) validate_knowledge
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## test: the whole suite on SQLite, then again on a throwaway PostgreSQL server (creates .venv if missing)
+## test: the whole suite on SQLite, then the tests that use the database again on a throwaway PostgreSQL server
+## (creates .venv if missing). Each stage on two cores (pytest-xdist).
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 	$(MAKE) --no-print-directory test-postgres
 
-## test-postgres: the suite (browser tests aside) against a real PostgreSQL started for the run
+## test-postgres: the tests that use the database (browser tests aside) against a real PostgreSQL started for
+## the run; tests/conftest.py deselects the others, which never touch the database and ran on SQLite
 test-postgres: $(STAMP)
-	tests/postgres/with_postgres.sh $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
+	tests/postgres/with_postgres.sh $(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not browser" \
 	  --ds=aml_salvage.settings.test_postgres
 
 test-fast: $(STAMP)

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.db import connection
+
+pytestmark = pytest.mark.uses_database  # subprocesses on a fresh database of this run's kind
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VENDOR = connection.vendor  # the database this run of the suite is for

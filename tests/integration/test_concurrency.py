@@ -9,7 +9,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.integration.test_backup_restore import ROOT, fresh_database, production_env, python
+
+pytestmark = pytest.mark.uses_database  # subprocesses on a fresh database of this run's kind
 
 WORKERS = 8
 SAVES_PER_WORKER = 25

@@ -260,6 +260,7 @@ def deployment(tmp_path):
         yield env, database_with_a_signed_in_clinician(env)
 
 
+@pytest.mark.uses_database  # the deployment: a fresh database of this run's kind
 def test_a_corrupted_file_changes_nothing_until_a_reload_which_refuses_it(tmp_path, deployment):
     env, _session = deployment
     kb_dir = kb_copy(tmp_path / "knowledge")
@@ -293,6 +294,7 @@ def test_a_corrupted_file_changes_nothing_until_a_reload_which_refuses_it(tmp_pa
         assert new.startswith("2099.1.1+") and new != good
 
 
+@pytest.mark.uses_database  # the deployment: a fresh database of this run's kind
 def test_two_instances_with_different_knowledge_bases_never_complete_each_others_results(tmp_path, deployment):
     env, session = deployment
     run_dir = tmp_path / "run"  # shared, as /run is: each instance keeps its own files in it
@@ -316,6 +318,7 @@ def test_two_instances_with_different_knowledge_bases_never_complete_each_others
         assert status == 200 and DETAIL in body
 
 
+@pytest.mark.uses_database  # the deployment: a fresh database of this run's kind
 def test_workers_stop_when_their_master_dies(tmp_path, deployment):
     env, _session = deployment
     with gunicorn(tmp_path, env, name="orphans", kb_dir=kb_copy(tmp_path / "knowledge"),

@@ -43,7 +43,12 @@ class Summary:
     result: object
     html: str
     pdf: bytes
-    pages: list[str]  # extracted text, page by page
+
+    @functools.cached_property
+    def pages(self) -> list[str]:
+        """Extracted text, page by page, on first use: tests/web/test_pdf_type.py reads most of its renders
+        with pdfplumber only, and extracting every page with pypdf as well cost more than the render."""
+        return [p.extract_text() for p in PdfReader(BytesIO(self.pdf)).pages]
 
     @property
     def text(self) -> str:
@@ -71,9 +76,7 @@ def _summary(stem: str, paper: str | None = None, **meta_fields) -> Summary:
     workup = services.workup_parse(data=load_case(_case_path(stem))["workup"])
     result = services.consult_evaluate(workup=workup)
     html = pdf.render_consult_html(result=result, workup=workup, meta=_meta(workup, **meta_fields), paper=paper)
-    document = pdf.render_consult_pdf(html=html)
-    reader = PdfReader(BytesIO(document))
-    return Summary(result=result, html=html, pdf=document, pages=[p.extract_text() for p in reader.pages])
+    return Summary(result=result, html=html, pdf=pdf.render_consult_pdf(html=html))
 
 
 @pytest.fixture(scope="session")

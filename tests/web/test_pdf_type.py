@@ -34,8 +34,11 @@ SUPERSEDED = "SUPERSEDED by consult #31 on 2026-03-05 10:15 EST"
 DRAFT = "DRAFT — not saved, not for the chart"
 
 
-def _pages(document: bytes) -> list[pdfplumber.page.Page]:
-    return pdfplumber.open(BytesIO(document)).pages
+@functools.cache
+def _pages(document: bytes) -> tuple[pdfplumber.page.Page, ...]:
+    """A document's pages, parsed once: the type-size, page-1 and page-2 tests read the same cached render of
+    each worked case, and parsing (with its text layout) cost more than the render. Tests only read pages."""
+    return tuple(pdfplumber.open(BytesIO(document)).pages)
 
 
 def _body_chars(page) -> list[dict]:
@@ -43,6 +46,7 @@ def _body_chars(page) -> list[dict]:
             and c["text"].strip()]
 
 
+@functools.cache
 def _text(page) -> str:
     return flat(page.extract_text() or "")
 
