@@ -47,8 +47,10 @@ FILL = """(data) => {
 }"""
 
 INSTRUMENT = """() => {
-  window.__bench = {lastKey: 0, changes: [], pongs: []};
+  window.__bench = {lastKey: 0, changes: [], pongs: [], sent: [], loaded: []};
   document.addEventListener("keydown", () => { window.__bench.lastKey = performance.now(); }, true);
+  document.addEventListener("htmx:beforeSend", () => window.__bench.sent.push(performance.now()));
+  document.addEventListener("htmx:beforeOnLoad", () => window.__bench.loaded.push(performance.now()));
   new MutationObserver(() => window.__bench.changes.push(performance.now()))
     .observe(document.querySelector(".workspace-result"), {childList: true, subtree: true});
   const box = document.createElement("div");
@@ -66,6 +68,14 @@ PING = """async (n) => {
                                            headers: {"X-CSRFToken": token}});
   while (window.__bench.pongs.length === before) await new Promise((r) => setTimeout(r, 1));
   return window.__bench.pongs[before] - t0;
+}"""
+
+
+SPLIT = """() => {
+  const b = window.__bench;
+  const sent = b.sent.find((t) => t > b.lastKey), loaded = b.loaded.find((t) => t > sent);
+  const changed = b.changes.find((t) => t > b.lastKey);
+  return {to_send: sent - b.lastKey, server: loaded - sent, swap: changed - loaded};
 }"""
 
 
@@ -123,7 +133,7 @@ def main() -> int:
         page.wait_for_selector("#result-panel [data-option]")
         page.wait_for_timeout(500)
 
-        felt, without_result = [], 0
+        felt, split, without_result = [], [], 0
         fields = [f for f in TYPED_FIELDS if data.get(f) not in (None, "")]
         for i in range(args.edits):
             name = fields[i % len(fields)]
@@ -139,6 +149,7 @@ def main() -> int:
             page.wait_for_function("() => window.__bench.changes.some((t) => t > window.__bench.lastKey)")
             felt.append(page.evaluate(
                 "() => window.__bench.changes.find((t) => t > window.__bench.lastKey) - window.__bench.lastKey"))
+            split.append(page.evaluate(SPLIT))
             page.wait_for_timeout(150)  # let htmx settle before the next edit
             if not page.locator("#result-panel [data-option]").count():
                 without_result += 1
@@ -151,6 +162,9 @@ def main() -> int:
         "hx_trigger": trigger, "edits_without_result": without_result,
         "keystroke_to_result": summary(felt), "keystroke_to_result_minus_debounce": summary(after_debounce),
         "ping_round_trip": summary(pings),
+        # Where keystroke-to-result goes beyond the debounce: from the debounce's end to the request sent, the
+        # request until its response arrived (network and server), the response until the DOM changed (htmx).
+        "split": {part: summary([edit[part] for edit in split]) for part in ("to_send", "server", "swap")},
     }
     out["p95_ratio"] = round(out["keystroke_to_result_minus_debounce"]["p95_ms"] / out["ping_round_trip"]["p95_ms"], 2)
     print(json.dumps(out))

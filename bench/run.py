@@ -406,6 +406,8 @@ def section_browser(args, server: BenchServer) -> dict:
     for key in ("keystroke_to_result", "keystroke_to_result_minus_debounce", "ping_round_trip"):
         out[key] = {stat: spread([r[key][stat] for r in runs], 1) for stat in ("median_ms", "p95_ms")}
     out["p95_ratio"] = spread([r["p95_ratio"] for r in runs], 2)
+    out["split"] = {part: {stat: spread([r["split"][part][stat] for r in runs], 1) for stat in ("median_ms", "p95_ms")}
+                    for part in ("to_send", "server", "swap")}
     return out
 
 
@@ -765,6 +767,12 @@ def markdown(report: dict) -> str:
                            ("ping_round_trip", "htmx round trip to a tiny fragment")):
             out.append(f"| {label} | {fmt_spread(b[key]['median_ms'], ' ms', 0)} | "
                        f"{fmt_spread(b[key]['p95_ms'], ' ms', 0)} |")
+        for part, label in (("to_send", "… of which: last keydown to the request sent (the debounce and htmx)"),
+                            ("server", "… the request until its response arrived (network and server)"),
+                            ("swap", "… the response until the result's DOM changed (htmx's swap)")):
+            if part in b.get("split", {}):
+                out.append(f"| {label} | {fmt_spread(b['split'][part]['median_ms'], ' ms', 0)} | "
+                           f"{fmt_spread(b['split'][part]['p95_ms'], ' ms', 0)} |")
         out += ["", f"p95 ratio: {fmt_spread(b['p95_ratio'], '×')}. Edits without a result: "
                 f"{b['edits_without_result']}.", ""]
 
