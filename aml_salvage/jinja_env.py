@@ -5,7 +5,7 @@ the saved consult's page, the option details and the PDF share. Django pages inc
 
 Jinja2 renders them several times faster than Django's engine, which the live panel needs: it is rendered at
 each pause in typing (bench/results.md). Same filters as the Django templates (clinical.FILTERS), and the few
-globals the components use: url(), static(), now(), live_card().
+globals the components use: url(), static(), now(), live_card(), live_group().
 """
 
 from __future__ import annotations
@@ -53,10 +53,21 @@ def live_card(context, option) -> Markup:
     return Markup(f'<div class="card-body" id="card-{key}" data-card-key="{key}">{body}</div>')
 
 
+@jinja2.pass_context
+def live_group(context, group) -> tuple[str, bool]:
+    """The key of a tier's cards on the live panel (other than the preferred tier, whose cards carry their
+    doses) and whether the browser holds it: a digest of the tier, the chosen option and its cards' keys, so it
+    changes when any card, or their order, does. A held group is sent as one empty element (see live_cards.py)."""
+    numbers, chosen = context.get("reference_numbers") or {}, context.get("chosen_option_id")
+    keys = [live_cards.card_key(live_cards.card_content(card.option, numbers, chosen)) for card in group.options]
+    key = live_cards.group_key(group.tier, chosen, keys)
+    return key, key in (context.get("cards_held") or ())
+
+
 def environment(**options) -> jinja2.Environment:
     # A missing value renders blank, as in Django's engine (Django's backend would pass Undefined, which fails
     # on a missing value's attribute).
     env = jinja2.Environment(**{**options, "undefined": jinja2.ChainableUndefined})
     env.filters.update(FILTERS)
-    env.globals.update(url=url, static=static, now=now, live_card=live_card)
+    env.globals.update(url=url, static=static, now=now, live_card=live_card, live_group=live_group)
     return env

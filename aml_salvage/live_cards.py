@@ -8,6 +8,10 @@ under its body, rendered afresh), the numbers of the references it may cite, whe
 and whether it is dosed — and of the templates and code that render it (RENDER_VERSION). The body is rendered
 from that content alone (``card_option``), so it cannot show what its key leaves out.
 
+The cards of a tier other than the preferred one (which carries doses) are also held together, under a key
+of their tier and their cards' keys (``group_key``): a tier none of whose cards changed comes back as one empty
+element, and the page keeps it whole.
+
 With each live update the browser sends the keys of the bodies it shows (HELD_FIELD; static/js/workspace.js
 leaves out a body whose detail is open or was loaded: that shows, or is loading, the last workup's doses). A
 body whose key it holds is sent as an empty element marked hx-preserve, and htmx keeps the browser's own in
@@ -78,9 +82,22 @@ def card_key(content: tuple) -> str:
     return digest.hexdigest()
 
 
+def group_key(tier: str, chosen_option_id: str | None, keys: list[str]) -> str:
+    """The key of a tier's cards (the preferred tier's aside): its tier, the chosen option and its cards' keys."""
+    return hashlib.blake2b(repr((RENDER_VERSION, tier, chosen_option_id, keys)).encode(), digest_size=8).hexdigest()
+
+
 def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
-    """The keys of the card bodies a live panel of this consult view shows (what a browser showing it holds)."""
-    return [card_key(card_content(card.option, view.reference_numbers, chosen_option_id)) for card in view.options]
+    """The keys a live panel of this consult view carries (what a browser showing it holds): every card body's,
+    and those of the tiers whose cards are held together (all but the preferred)."""
+    keys = []
+    for group in view.tier_groups:
+        cards = [card_key(card_content(card.option, view.reference_numbers, chosen_option_id))
+                 for card in group.options]
+        keys += cards
+        if group.tier != "preferred" and cards:
+            keys.append(group_key(group.tier, chosen_option_id, cards))
+    return keys
 
 
 def cards_held(value: str) -> frozenset[str]:

@@ -28,18 +28,18 @@ document.addEventListener("htmx:afterSettle", () => {
   reopen = [];
 });
 
-// 3. The option cards that did not change. Each card's body carries the key of its content (data-card-key);
-//    the update sends the keys this page holds (panel_cards), and the server sends a body held here as an
-//    empty element marked hx-preserve, for htmx to keep this page's own in its place. Not held: a body whose
-//    detail is open or was loaded (it shows, or is loading, the last workup's doses), so that card comes back
-//    new and is reopened (2.).
-//    Should a held body be missing all the same (an empty element left after the swap), the update is asked
+// 3. The option cards that did not change. Each card's body, and the cards of each tier but the preferred,
+//    carry the key of their content (data-card-key); the update sends the keys this page holds (panel_cards),
+//    and the server sends what is held here as an empty element marked hx-preserve, for htmx to keep this
+//    page's own in its place. Not held: a card whose detail is open or was loaded (it shows, or is loading,
+//    the last workup's doses), nor its tier's cards, so that card comes back new and is reopened (2.).
+//    Should a held element be missing all the same (an empty one left after the swap), the update is asked
 //    for again without keys, and every card comes back whole.
 let sendHeld = true;
 
 document.addEventListener("htmx:configRequest", (event) => {
   if (event.detail.target?.id !== "result-panel" || event.detail.verb !== "post") return;
-  const held = !sendHeld ? [] : [...document.querySelectorAll("#result-panel .card-body[data-card-key]")]
+  const held = !sendHeld ? [] : [...document.querySelectorAll("#result-panel [data-card-key]")]
     .filter((body) => !body.querySelector("details.option-detail[open], .option-detail-body:not(:empty)"))
     .map((body) => body.dataset.cardKey);
   event.detail.parameters["panel_cards"] = held.join(" ");
@@ -48,7 +48,7 @@ document.addEventListener("htmx:configRequest", (event) => {
 
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target?.id !== "result-panel" && event.detail.elt?.id !== "result-panel") return;
-  if (!document.querySelector("#result-panel .card-body[data-held]")) return;
+  if (!document.querySelector("#result-panel [data-held]")) return;
   sendHeld = false;
   htmx.trigger(document.querySelector(".workup[hx-post]"), "change");
 });

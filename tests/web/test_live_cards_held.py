@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 BODY = re.compile(r'<div class="card-body" id="card-([0-9a-f]{16})" data-card-key="\1"'
                   r'( hx-preserve="true" data-held)?>')
+GROUP = re.compile(r'<section class="tier-group tier-([a-z_]+)"(?:(?!<section).)*?id="group-([0-9a-f]{16})"', re.S)
 CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")
 
 
@@ -56,18 +57,43 @@ def test_a_new_weight_sends_only_the_doses_and_what_changed(client):
     first = live(client, workup)
     shown = bodies(first)
     assert len(shown) == first.count('data-option="') == 28 and not any(shown.values())  # every card, whole
+    groups = GROUP.findall(first)
+    assert [tier for tier, _key in groups] == ["alternative", "consider", "not_recommended"]
     heavier = with_weight(workup, workup["patient"]["weight_kg"] + 1)
-    second = live(client, heavier, list(shown))
+    second = live(client, heavier, [*shown, *(key for _tier, key in groups)])
+    # A weight changes no card body (doses and warnings are rendered under the body, afresh): the tiers other
+    # than the preferred come back as one empty element each, the preferred cards' bodies empty.
+    for _tier, key in groups:
+        assert re.search(rf'id="group-{key}" data-card-key="{key}" hx-preserve="true" data-held></(div|ul)>', second)
     again = bodies(second)
-    held = [key for key, is_held in again.items() if is_held]
-    # A weight changes no card body (doses and warnings are rendered under the body, afresh): every one held.
-    assert set(held) == set(again) == set(shown)
-    for key in held:  # sent empty
+    preferred = re.findall(r'data-option="([a-z0-9-]+)" data-tier="preferred"', second)
+    assert len(again) == len(preferred) > 0 and all(again.values())
+    for key in again:  # sent empty
         assert re.search(rf'<div class="card-body" id="card-{key}"[^>]*data-held></div>', second)
+    assert 'data-tier="alternative"' not in second and 'data-tier="not_recommended"' not in second
     # The preferred options' dose tables are still sent, with the new weight in their basis.
     assert second.count('class="dose-table"') == first.count('class="dose-table"') > 0
     assert f'{heavier["patient"]["weight_kg"]:g} kg' in second
     assert len(second) < len(first) / 2
+
+
+def test_a_tier_with_a_card_the_browser_does_not_hold_is_sent_again_its_other_cards_held(client):
+    """The page leaves out a card whose detail it opened, and so that card's tier: the tier comes back with
+    that card whole and the others held one by one."""
+    workup = load_case(CASE)["workup"]
+    first = live(client, workup)
+    groups = dict(GROUP.findall(first))
+    mec = re.search(r'data-option="mec" data-tier="alternative">\s*<div class="card-body" id="card-([0-9a-f]{16})"',
+                    first).group(1)
+    held = [key for key in bodies(first) if key != mec] + [key for tier, key in groups.items()
+                                                              if tier != "alternative"]
+    second = live(client, with_weight(workup, 61), held)
+    again = bodies(second)
+    assert again[mec] is False and "option-header" in second.split(f'id="card-{mec}"')[1].split("</article>")[0]
+    alternatives = re.findall(r'data-option="([a-z0-9-]+)" data-tier="alternative"', second)
+    assert "mec" in alternatives and len(alternatives) > 1
+    assert sum(again.values()) == len(again) - 1, "every other card in the response is held"
+    assert re.search(rf'id="group-{groups["consider"]}" [^>]*data-held>', second)
 
 
 def test_a_body_the_browser_does_not_hold_is_sent_whole(client):
