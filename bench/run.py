@@ -331,9 +331,11 @@ def check_responses(server: BenchServer) -> dict:
     """What is measured is what is meant: the fragment (not the page, not a redirect) and a valid form."""
     status, _, body = server.request("POST", "/", body=server.session["product_body"], htmx=True)
     text = body.decode()
-    options = text.count("data-option=")
-    if status != 200 or 'id="result-panel"' not in text or "<html" in text or options < 20:
-        raise RuntimeError(f"the live update did not return the result fragment (status {status}, {options} options)")
+    # Its page holds every card (product.body): the fragment has the four tiers, their cards held.
+    tiers, held = text.count('class="tier-group'), text.count("data-held")
+    if status != 200 or 'id="result-panel"' not in text or "<html" in text or tiers < 4 or not held:
+        raise RuntimeError(f"the live update did not return the result fragment (status {status}, {tiers} tiers, "
+                           f"{held} held)")
     for path, _, _, signed_in, _ in (TARGETS_HTMX["baseline"], TARGETS_HTMX["baseline_bare"]):
         status, _, body = server.request("POST", path, body=server.session["baseline_body"], cookie=signed_in,
                                          csrf_cookie=True)
@@ -341,9 +343,9 @@ def check_responses(server: BenchServer) -> dict:
             raise RuntimeError(f"the baseline view {path} did not validate its form (status {status})")
     for typed in server.session["typed_bodies"][:: max(1, len(server.session["typed_bodies"]) // 20)]:
         status, _, body = server.request("POST", "/", body=typed, htmx=True)
-        if status != 200 or b"data-option=" not in body:
+        if status != 200 or body.count(b'class="tier-group') < 4:
             raise RuntimeError(f"a typed workup gave no result (status {status})")
-    return {"fragment_options": options}
+    return {"fragment_tiers": tiers, "fragment_held": held}
 
 
 def section_htmx(args, server: BenchServer) -> dict:
