@@ -55,12 +55,10 @@ def live_card(context, option) -> Markup:
 
 @jinja2.pass_context
 def live_group(context, group) -> tuple[str, bool]:
-    """The key of a tier's cards on the live panel (other than the preferred tier, whose cards carry their
-    doses) and whether the browser holds it: a digest of the tier, the chosen option and its cards' keys, so it
-    changes when any card, or their order, does. A held group is sent as one empty element (see live_cards.py)."""
-    numbers, chosen = context.get("reference_numbers") or {}, context.get("chosen_option_id")
-    keys = [live_cards.card_key(live_cards.card_content(card.option, numbers, chosen)) for card in group.options]
-    key = live_cards.group_key(group.tier, chosen, keys)
+    """The key of a tier's cards held together on the live panel (live_cards.tier_keys; not the preferred
+    tier's) and whether the browser holds it: a held tier is sent as one empty element."""
+    _cards, key = live_cards.tier_keys(group, context.get("reference_numbers") or {},
+                                       context.get("chosen_option_id"))
     return key, key in (context.get("cards_held") or ())
 
 

@@ -9,7 +9,7 @@ and whether it is dosed — and of the templates and code that render it (RENDER
 from that content alone (``card_option``), so it cannot show what its key leaves out.
 
 The cards of a tier other than the preferred one (which carries doses) are also held together, under a key
-of their tier and their cards' keys (``group_key``): a tier none of whose cards changed comes back as one empty
+of their tier and their cards' keys (``tier_keys``): a tier none of whose cards changed comes back as one empty
 element, and the page keeps it whole.
 
 With each live update the browser sends the keys of the bodies it shows (HELD_FIELD; static/js/workspace.js
@@ -82,9 +82,15 @@ def card_key(content: tuple) -> str:
     return digest.hexdigest()
 
 
-def group_key(tier: str, chosen_option_id: str | None, keys: list[str]) -> str:
-    """The key of a tier's cards (the preferred tier's aside): its tier, the chosen option and its cards' keys."""
-    return hashlib.blake2b(repr((RENDER_VERSION, tier, chosen_option_id, keys)).encode(), digest_size=8).hexdigest()
+def tier_keys(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[str], str | None]:
+    """The keys of a tier's card bodies, and the key of its cards held together (None for the preferred tier,
+    whose cards carry their doses): a digest of the tier, the chosen option and its cards' keys, so it changes
+    when any card, or their order, does."""
+    keys = [card_key(card_content(card.option, numbers, chosen_option_id)) for card in group.options]
+    if group.tier == "preferred" or not keys:
+        return keys, None
+    digest = repr((RENDER_VERSION, group.tier, chosen_option_id, keys)).encode()
+    return keys, hashlib.blake2b(digest, digest_size=8).hexdigest()
 
 
 def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
@@ -92,11 +98,8 @@ def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
     and those of the tiers whose cards are held together (all but the preferred)."""
     keys = []
     for group in view.tier_groups:
-        cards = [card_key(card_content(card.option, view.reference_numbers, chosen_option_id))
-                 for card in group.options]
-        keys += cards
-        if group.tier != "preferred" and cards:
-            keys.append(group_key(group.tier, chosen_option_id, cards))
+        cards, together = tier_keys(group, view.reference_numbers, chosen_option_id)
+        keys += cards if together is None else [*cards, together]
     return keys
 
 

@@ -44,13 +44,6 @@ class GlanceRow:
         """The shown record's setting ('R/R', 'newly diagnosed'...), None without a record."""
         return self.evidence.setting if self.evidence is not None else None
 
-    def shown(self) -> tuple:
-        """Everything the at-a-glance table shows of this row (templates/components/at_a_glance.html), as
-        plain values: the content the live panel keeps its rendered table by."""
-        return (self.option_id, self.name, self.tier, self.tier_label, self.availability, self.reason,
-                self.evidence_setting, self.study, self.response, self.n, self.median_os, self.uncertain,
-                self.chosen)
-
 
 @dataclass(frozen=True)
 class Glance:
