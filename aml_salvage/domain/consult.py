@@ -278,6 +278,8 @@ class KnowledgeFacts:
     # By jurisdiction, what every option cites whatever the workup (RegimenFacts.cited), in the knowledge base's
     # regimen order: the start of every result's reference numbering (consult_build).
     cited: Mapping[str, tuple[str, ...]]
+    # The same references numbered from 1, as every result in the jurisdiction lists them first (_references).
+    numbered: Mapping[str, tuple[ReferenceOut, ...]]
 
 
 def _regimen_facts(kb: KnowledgeBase, regimen: Regimen) -> RegimenFacts:
@@ -311,7 +313,9 @@ def knowledge_facts(kb: KnowledgeBase) -> KnowledgeFacts:
     jurisdictions = dict.fromkeys(j for facts in regimens.values() for j in facts.cited)
     cited = {j: tuple(dict.fromkeys(s for facts in regimens.values() for s in facts.cited.get(j, ())))
              for j in jurisdictions}
-    return KnowledgeFacts(kb=kb, regimens=MappingProxyType(regimens), cited=MappingProxyType(cited))
+    numbered = {j: tuple(_references(kb, list(ids))) for j, ids in cited.items()}
+    return KnowledgeFacts(kb=kb, regimens=MappingProxyType(regimens), cited=MappingProxyType(cited),
+                          numbered=MappingProxyType(numbered))
 
 
 def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, kb: KnowledgeBase, workup: Workup,
@@ -356,11 +360,15 @@ def _option(*, rank: int, draft: Draft, regimen: Regimen, facts: RegimenFacts, k
     )
 
 
-def _references(kb: KnowledgeBase, cited_in_order: list[str]) -> list[ReferenceOut]:
+def _references(kb: KnowledgeBase, cited_in_order: list[str],
+                numbered_first: tuple[ReferenceOut, ...] = ()) -> list[ReferenceOut]:
     """The references cited, numbered in the order given (consult_build: the knowledge base's fixed citations
-    first, then the workup's)."""
-    numbered = []
-    for number, ref_id in enumerate(dict.fromkeys(cited_in_order), start=1):
+    first, then the workup's). ``numbered_first``: the start of that order already numbered (KnowledgeFacts)."""
+    numbered = list(numbered_first)
+    ids = dict.fromkeys(cited_in_order)
+    for ref in numbered_first:
+        ids.pop(ref.id, None)
+    for number, ref_id in enumerate(ids, start=len(numbered) + 1):
         ref = kb.references[ref_id]
         numbered.append(ReferenceOut(id=ref_id, number=number, short=ref.short, citation=ref.citation,
                                      doi=ref.doi, pmid=ref.pmid, url=ref.url))
@@ -389,7 +397,8 @@ def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _
     # (the same for every workup in a jurisdiction), then what this workup adds — the EPI's sources, each
     # option's reasons' and patient-specific warnings' in rank order, the actions'. So a reference keeps its
     # number from one keystroke to the next, and the page, the live panel and the PDF share it.
-    cited = list(facts.cited.get(workup.context.jurisdiction, ()))
+    jurisdiction = workup.context.jurisdiction
+    cited = list(facts.cited.get(jurisdiction, ()))
     cited += assessment.epi.sources if assessment.epi else []
     for option in options:
         cited.extend(option.sources)
@@ -397,5 +406,5 @@ def consult_build(*, workup: Workup, kb: KnowledgeBase, config: DosingConfig = _
         cited.extend(action.sources)
     return ConsultResult(
         kb_version=kb.version, assessment=assessment, options=options, actions=actions,
-        references=_references(kb, cited), disclaimer=DISCLAIMER,
+        references=_references(kb, cited, facts.numbered.get(jurisdiction, ())), disclaimer=DISCLAIMER,
     )
