@@ -34,13 +34,14 @@ def now(format_string: str) -> str:
 
 
 @jinja2.pass_context
-def live_card(context, option) -> Markup:
+def live_card(context, option, content: tuple | None = None) -> Markup:
     """The body of this option's card on the live panel (``partials/option_live.html``), or of its set-aside
     entry (``partials/option_set_aside.html``), in the element that carries its key: rendered from its content
     alone, or sent empty, for the browser to keep its own, when the browser holds it (``cards_held``; see
-    live_cards.py)."""
-    content = live_cards.card_content(option, context.get("reference_numbers") or {},
-                                      context.get("chosen_option_id"))
+    live_cards.py). ``content``: its live_cards.card_content when live_group has it already."""
+    if content is None:
+        content = live_cards.card_content(option, context.get("reference_numbers") or {},
+                                          context.get("chosen_option_id"))
     key = live_cards.card_key(content)
     # The key is a hex digest and the body Jinja2's autoescaped output: both safe as they are.
     if key in (context.get("cards_held") or ()):
@@ -54,12 +55,13 @@ def live_card(context, option) -> Markup:
 
 
 @jinja2.pass_context
-def live_group(context, group) -> tuple[str, bool]:
-    """The key of a tier's cards held together on the live panel (live_cards.tier_keys; not the preferred
-    tier's) and whether the browser holds it: a held tier is sent as one empty element."""
-    _cards, key = live_cards.tier_keys(group, context.get("reference_numbers") or {},
-                                       context.get("chosen_option_id"))
-    return key, key in (context.get("cards_held") or ())
+def live_group(context, group) -> tuple[str | None, bool, list[tuple]]:
+    """The key of a tier's cards held together on the live panel (live_cards.tier_cards; None for the preferred
+    tier), whether the browser holds it (a held tier is sent as one empty element) and the content of each of
+    its cards, in order, for live_card."""
+    contents, key = live_cards.tier_cards(group, context.get("reference_numbers") or {},
+                                          context.get("chosen_option_id"))
+    return key, key is not None and key in (context.get("cards_held") or ()), contents
 
 
 def environment(**options) -> jinja2.Environment:

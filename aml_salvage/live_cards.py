@@ -82,15 +82,21 @@ def card_key(content: tuple) -> str:
     return digest.hexdigest()
 
 
+def tier_cards(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[tuple], str | None]:
+    """The content (card_content) of each of a tier's card bodies, and the key of its cards held together (None
+    for the preferred tier, whose cards carry their doses): a digest of the tier, the chosen option and its
+    cards' keys, so it changes when any card, or their order, does."""
+    contents = [card_content(card.option, numbers, chosen_option_id) for card in group.options]
+    if group.tier == "preferred" or not contents:
+        return contents, None
+    digest = repr((RENDER_VERSION, group.tier, chosen_option_id, [card_key(c) for c in contents])).encode()
+    return contents, hashlib.blake2b(digest, digest_size=8).hexdigest()
+
+
 def tier_keys(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[str], str | None]:
-    """The keys of a tier's card bodies, and the key of its cards held together (None for the preferred tier,
-    whose cards carry their doses): a digest of the tier, the chosen option and its cards' keys, so it changes
-    when any card, or their order, does."""
-    keys = [card_key(card_content(card.option, numbers, chosen_option_id)) for card in group.options]
-    if group.tier == "preferred" or not keys:
-        return keys, None
-    digest = repr((RENDER_VERSION, group.tier, chosen_option_id, keys)).encode()
-    return keys, hashlib.blake2b(digest, digest_size=8).hexdigest()
+    """The keys of a tier's card bodies, and the key of its cards held together (tier_cards)."""
+    contents, together = tier_cards(group, numbers, chosen_option_id)
+    return [card_key(c) for c in contents], together
 
 
 def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
