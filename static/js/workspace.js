@@ -53,6 +53,37 @@ document.addEventListener("htmx:afterSwap", (event) => {
   htmx.trigger(document.querySelector(".workup[hx-post]"), "change");
 });
 
+// 4. A field left after typing fires "change", but the debounced "input" has already sent its value: the
+//    panel shows, or is about to show, the result of exactly this form. Such a "change" is not sent again
+//    (it would cost the server a whole update and the page a second swap, and abort the update in flight).
+//    Decided before htmx aborts anything (htmx:confirm). Anything else is sent: a form that differs in any
+//    value, the asking again of 3., or after an update that failed.
+let lastSent = null; // the form's values as the last live update sent them
+
+function formValues(elt) {
+  const form = elt.closest("form");
+  return form ? new URLSearchParams(new FormData(form)).toString() : null;
+}
+
+document.addEventListener("htmx:confirm", (event) => {
+  const elt = event.detail.elt;
+  if (event.detail.target?.id !== "result-panel" || event.detail.verb !== "post") return;
+  if (event.detail.triggeringEvent?.type !== "change" || !sendHeld || lastSent === null) return;
+  if (formValues(elt) === lastSent) event.preventDefault();
+});
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (event.detail.target?.id === "result-panel" && event.detail.requestConfig?.verb === "post") {
+    lastSent = formValues(event.detail.elt);
+  }
+});
+
+for (const failed of ["htmx:sendError", "htmx:responseError", "htmx:timeout", "htmx:sendAbort"]) {
+  document.addEventListener(failed, (event) => {
+    if (event.detail.target?.id === "result-panel") lastSent = null;
+  });
+}
+
 // "Choose this option" on a card fills the save form's chosen option (the select stays for keyboards), says so
 // in the save panel's status line and moves the focus there: to the override reason when the option is not
 // preferred (saving it needs one), otherwise to the select. Delegated from the document, so it works on the

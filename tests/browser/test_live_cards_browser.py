@@ -105,3 +105,29 @@ def test_a_held_card_the_page_no_longer_has_is_asked_for_again(page, clinician):
     whole = page.locator(f'#result-panel [data-option="flag-ida"] #card-{key}')
     whole.locator("code").first.wait_for()
     assert page.locator("#result-panel .card-body[data-held]").count() == 0
+
+
+def test_leaving_a_field_whose_value_was_sent_sends_it_no_more(page, clinician):  # noqa: F811
+    flt3_at_relapse(page)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.post_data or "")
+            if r.method == "POST" and r.headers.get("hx-request") == "true" else None)
+    updated(page, lambda: page.get_by_label("Weight", exact=True).fill("72"))  # sent by the debounced "input"
+    page.locator("#result-panel").get_by_text("weight 72 kg").first.wait_for()
+    posts.clear()
+    page.get_by_label("Height", exact=True).click()  # leaving Weight fires its "change": the panel has 72 kg
+    page.wait_for_timeout(1000)  # past the debounce
+    assert posts == []
+
+    # Typed and left before the debounce: the "change" sends it at once, and only once.
+    page.get_by_label("Height", exact=True).fill("171")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200):
+        page.get_by_label("Weight", exact=True).click()
+    page.locator("#result-panel").get_by_text("171 cm").first.wait_for()
+    page.wait_for_timeout(1000)
+    assert len(posts) == 1 and "height_cm=171" in posts[0]
+
+    # A ticked box changes the workup: sent.
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200):
+        page.get_by_label("NPM1", exact=True).check()
+    assert len(posts) == 2
