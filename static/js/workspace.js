@@ -58,23 +58,23 @@ document.addEventListener("htmx:afterSwap", (event) => {
 //    (it would cost the server a whole update and the page a second swap, and abort the update in flight).
 //    Decided before htmx aborts anything (htmx:confirm). Anything else is sent: a form that differs in any
 //    value, the asking again of 3., or after an update that failed.
-let lastSent = null; // the form's values as the last live update sent them
+let lastSent = null; // the values the last live update sent (htmx's own FormData)
 
-function formValues(elt) {
-  const form = elt.closest("form");
-  return form ? new URLSearchParams(new FormData(form)).toString() : null;
+function workupValues(formData) {
+  return [...formData.entries()].filter(([name]) => name !== "panel_cards")
+    .map(([name, value]) => `${name}=${value}`).sort().join("&");
 }
 
 document.addEventListener("htmx:confirm", (event) => {
-  const elt = event.detail.elt;
   if (event.detail.target?.id !== "result-panel" || event.detail.verb !== "post") return;
   if (event.detail.triggeringEvent?.type !== "change" || !sendHeld || lastSent === null) return;
-  if (formValues(elt) === lastSent) event.preventDefault();
+  const form = event.detail.elt.closest("form");
+  if (form && workupValues(new FormData(form)) === workupValues(lastSent)) event.preventDefault();
 });
 
 document.addEventListener("htmx:beforeRequest", (event) => {
   if (event.detail.target?.id === "result-panel" && event.detail.requestConfig?.verb === "post") {
-    lastSent = formValues(event.detail.elt);
+    lastSent = event.detail.requestConfig.formData;
   }
 });
 
