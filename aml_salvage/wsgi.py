@@ -8,7 +8,6 @@ gunicorn with exit status 4 before any worker starts (without preloading, a work
 gunicorn stop: "App failed to load"), and the systemd unit does not restart on 4.
 """
 
-import gc
 import os
 import sys
 
@@ -55,14 +54,9 @@ def _load():
             "the static files have not been collected: every page would fail.",
             [f"run `python manage.py collectstatic --noinput` (into {staticfiles_storage.location})"],
         )
-    # What is loaded by now (Django, the knowledge base, the templates) lives as long as the process: the cyclic
-    # garbage collector need not traverse it at every full collection, a pause of tens of milliseconds that
-    # holds up every request queued behind it. gc.freeze() moves it out of the collector's generations (and,
-    # under preload_app, keeps the workers' copies of it shared); unfreeze and collect first, so that what a
-    # knowledge-base reload (kill -HUP) leaves behind is freed, not frozen.
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    from aml_salvage.serving import gc_for_serving
+
+    gc_for_serving()
     return wsgi_application
 
 

@@ -117,6 +117,9 @@ def main() -> int:
                              parameters=parameters)
     held_body = body + "&" + urlencode({HELD_FIELD: " ".join(panel_card_keys(case_view))})
 
+    from aml_salvage.serving import gc_for_serving
+
+    gc_for_serving()  # as wsgi.py does once loaded
     requests = {
         "product": median_ms(lambda: post("/", held_body, session_cookie, HTTP_HX_REQUEST="true"), args.runs),
         "baseline": median_ms(lambda: post("/bench/baseline/", baseline_body, session_cookie), args.runs),
