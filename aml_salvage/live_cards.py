@@ -4,7 +4,7 @@ The live panel is re-rendered at each pause in typing, and its 28 option cards a
 keystroke to the next most cards are unchanged. So each card's body (the card of a not-recommended option: the
 body of its entry in the set-aside list) carries the key of what it shows: a digest of its content — the option
 without the fields no card body shows (UNSEEN_ON_A_CARD: doses and warnings, which a preferred option shows
-under its body, rendered afresh), the numbers of the references it may cite, whether it is the chosen option
+under its body, rendered afresh, and its rank), the numbers of the references it may cite, whether it is the chosen option
 and whether it is dosed — and of the templates and code that render it (RENDER_VERSION). The body is rendered
 from that content alone (``card_option``), so it cannot show what its key leaves out.
 
@@ -30,8 +30,10 @@ from django.conf import settings
 from .domain.result import OptionResult
 
 HELD_FIELD = "panel_cards"  # the keys the browser holds, sent with a live update
+# What no card body shows: its doses and warnings (a preferred option shows them under its body, rendered
+# afresh), and its rank (the card's place in its tier shows that): a card that only moved keeps its key.
 UNSEEN_ON_A_CARD = {"reasons": [], "warnings": [], "sources": [], "doses": [], "dosing_basis": None,
-                    "dosing_note": None, "warning_details": []}
+                    "dosing_note": None, "warning_details": [], "rank": 0}
 _KEY = re.compile(r"[0-9a-f]{16}")
 _MAX_HELD = 64  # more cards than any result has
 

@@ -140,3 +140,26 @@ def test_the_whole_page_ignores_held_keys(client):
     page = client.post(reverse("workspace"), data).content.decode()  # no JavaScript: the page comes back whole
     assert "data-held" not in page and "hx-preserve" not in page
     assert page.count('class="reasons"') >= 10
+
+
+def test_a_card_that_only_moved_keeps_its_key(client):
+    """Over 75 (fit): the intensive regimens step down to alternatives and the others' ranks shift. A card whose
+    tier and reasons are unchanged shows the same body: the browser keeps it, whatever its new rank."""
+    workup = load_case(CASE)["workup"]
+    before_html = live(client, workup)
+    before = bodies(before_html)
+    older = copy.deepcopy(workup)
+    older["patient"]["age_years"] = 80
+    after_html = live(client, older, list(before))
+    after = bodies(after_html)
+    kept = [key for key in after if after[key]]
+    assert kept, "unchanged cards are held"
+    ranks = {m.group(1): m.start() for m in re.finditer(r'data-option="([a-z0-9-]+)"', after_html)}
+    ranks_before = {m.group(1): m.start() for m in re.finditer(r'data-option="([a-z0-9-]+)"', before_html)}
+    order = sorted(ranks, key=ranks.get)
+    order_before = sorted(ranks_before, key=ranks_before.get)
+    moved = [oid for i, oid in enumerate(order) if oid in order_before and order_before.index(oid) != i]
+    assert moved, "some options changed place"
+    # Every body not held is one whose content changed: its key is new.
+    assert all(key not in before for key in after if not after[key])
+    assert len(kept) >= len(after) // 2
