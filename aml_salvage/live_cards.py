@@ -4,9 +4,9 @@ The live panel is re-rendered at each pause in typing, and its 28 option cards a
 keystroke to the next most cards are unchanged. So each card's body (the card of a not-recommended option: the
 body of its entry in the set-aside list) carries the key of what it shows: a digest of its content — the option
 without the fields no card body shows (UNSEEN_ON_A_CARD: doses and warnings, which a preferred option shows
-under its body, rendered afresh, and its rank), the numbers of the references it may cite, whether it is the chosen option
-and whether it is dosed — and of the templates and code that render it (RENDER_VERSION). The body is rendered
-from that content alone (``card_option``), so it cannot show what its key leaves out.
+under its body, rendered afresh, and its rank), the numbers of the references it may cite, whether it is the
+chosen option and whether it is dosed — and of the templates and code that render it (RENDER_VERSION). The
+body is rendered from that content alone (``card_option``), so it cannot show what its key leaves out.
 
 The cards of a tier other than the preferred one (which carries doses) are also held together, under a key
 of their tier and their cards' keys (``tier_keys``): a tier none of whose cards changed comes back as one empty

@@ -22,7 +22,7 @@ def gc_for_serving() -> None:
     frees. At Python's default threshold (700) it runs more than once per update, mid-render, and moves what
     the update still holds to the older generations, whose collections then come often and cost more. At
     GC_YOUNG_THRESHOLD it runs once in some tens of updates, when most of those objects are already garbage
-    (bench/results.md: the collector's time per request).
+    (README, Performance: what it changed).
     """
     gc.unfreeze()
     gc.collect()

@@ -176,13 +176,14 @@ def test_wsgi_starts_with_a_valid_configuration(wsgi_env):
     result = python("""
         import aml_salvage.wsgi, gc, os
         from aml_salvage import services
+        from aml_salvage.serving import GC_YOUNG_THRESHOLD
         print(os.environ["DJANGO_SETTINGS_MODULE"], services._kb is not None, gc.get_freeze_count() > 10_000,
-              gc.get_threshold()[0])
+              gc.get_threshold()[0] == GC_YOUNG_THRESHOLD)
     """, wsgi_env)
     assert result.returncode == 0, result.stderr
     # The knowledge base is loaded eagerly, then Django and it are set aside from the collector (gc.freeze), whose
     # youngest generation collects once per many requests, not several times in one.
-    assert result.stdout.split() == ["aml_salvage.settings.production", "True", "True", "10000"]
+    assert result.stdout.split() == ["aml_salvage.settings.production", "True", "True", "True"]
 
 
 def test_wsgi_refuses_to_start_with_a_corrupt_knowledge_base(wsgi_env, corrupt_kb):
