@@ -12,6 +12,12 @@ The cards of a tier other than the preferred one (which carries doses) are also 
 of their tier and their cards' keys (``tier_keys``): a tier none of whose cards changed comes back as one empty
 element, and the page keeps it whole.
 
+The result's frame carries a key too (``frame_key``): which options are in which tier, in which order, and what
+else the panel shows around the cards that a live update does not send on its own. When the browser holds it,
+the update sends only what may have changed, each part out of band (templates/jinja2/live/pieces.html): the
+head, the preferred tier, the bodies of the other cards that changed (``live_card(..., oob=True)``) and the
+references if they changed; the page keeps everything else where it is, without moving it.
+
 With each live update the browser sends the keys of the bodies it shows (HELD_FIELD; static/js/workspace.js
 leaves out a body whose detail is open or was loaded: that shows, or is loading, the last workup's doses). A
 body whose key it holds is sent as an empty element marked hx-preserve, and htmx keeps the browser's own in
@@ -101,14 +107,36 @@ def tier_keys(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[
     return [card_key(c) for c in contents], together
 
 
+def frame_key(view, chosen_option_id: str | None) -> str:
+    """The key of the live panel's frame (partials/result.html's ``.result``): what it shows besides its parts
+    (partials/result_parts.html) and the card bodies — each tier's label, description and options in order (the
+    tier legend, the headings and counts, each card's place and tier), the chosen option, the knowledge base
+    version and the disclaimer — and RENDER_VERSION."""
+    layout = [(group.tier, group.label, group.description, [card.option.id for card in group.options])
+              for group in view.tier_groups]
+    digest = repr((RENDER_VERSION, view.result.kb_version, view.result.disclaimer, chosen_option_id, layout))
+    return hashlib.blake2b(digest.encode(), digest_size=8).hexdigest()
+
+
+def references_key(references: list) -> str:
+    """The key of the live panel's references (presentation's live_panel_references): a digest of every field
+    of each, in order (more than the list shows: its key changes whenever what it shows does), and of
+    RENDER_VERSION."""
+    digest = hashlib.blake2b(RENDER_VERSION.encode(), digest_size=8)
+    for reference in references:
+        digest.update(reference.model_dump_json().encode())
+    return digest.hexdigest()
+
+
 def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
-    """The keys a live panel of this consult view carries (what a browser showing it holds): every card body's,
-    and those of the tiers whose cards are held together (all but the preferred)."""
-    keys = []
+    """The keys a live panel of this consult view carries (what a browser showing it holds, its details closed):
+    its frame's, every card body's, those of the tiers whose cards are held together (all but the preferred)
+    and its references'."""
+    keys = [frame_key(view, chosen_option_id)]
     for group in view.tier_groups:
         cards, together = tier_keys(group, view.reference_numbers, chosen_option_id)
         keys += cards if together is None else [*cards, together]
-    return keys
+    return [*keys, references_key(view.live_panel_references())]
 
 
 def cards_held(value: str) -> frozenset[str]:

@@ -2,7 +2,9 @@
 
 A plain GET or POST renders the whole page (works without JavaScript). An HTMX request (a field changed)
 gets only ``live/update.html`` (Jinja2): the result panel plus out-of-band error containers, never the
-re-rendered inputs, so nothing being typed is replaced.
+re-rendered inputs, so nothing being typed is replaced. When the page holds the frame of the new result (the
+same options in the same tiers: live_cards.frame_key), it gets ``live/pieces.html`` instead: only the parts
+that may have changed, each out of band, and no swap of the panel itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import reswap
 
 from .. import services
 from ..cds_hooks.prefill import MSG_EXPIRED, QUERY_PARAMETER, prefill_load
@@ -21,7 +24,7 @@ from ..consults import team_for, teams_of
 from ..domain.result import ConsultResult
 from ..domain.workup import Workup
 from ..forms import MEASUREMENTS, SECTIONS, ConsultSaveForm, WorkupForm, option_choices
-from ..live_cards import HELD_FIELD, cards_held
+from ..live_cards import HELD_FIELD, cards_held, frame_key
 from ..presentation import consult_view, view_context
 from .option_detail import workup_token
 
@@ -29,6 +32,7 @@ from .option_detail import workup_token
 PAIRED = {value: unit for value, unit, _path in MEASUREMENTS}
 SAVE_FIELDS = ("patient_identifier", "chosen_option_id", "override_reason", "notes", "revision_of")
 LIVE_UPDATE_TEMPLATE = "live/update.html"  # templates/jinja2/live/
+LIVE_PIECES_TEMPLATE = "live/pieces.html"
 # The knowledge base of the result shown (services.knowledge_stamp), posted back with a save: a choice made on
 # one knowledge base is not stored with a result from another (consults.consult_create).
 KB_STAMP_FIELD = "kb_stamp"
@@ -120,15 +124,18 @@ def workspace_render(
         context.update(view_context(view, glance=not request.htmx))
         context.update(kb_stamp_field=KB_STAMP_FIELD, kb_stamp=services.knowledge_stamp())
     if request.htmx:
+        context["oob_errors"] = _oob_errors(beside)
         # Live update: lean option cards whose detail loads when opened (views/option_detail.py), from the
         # workup this panel was computed from, signed into the panel.
         if workup is not None and view is not None:
             context["lean_cards"] = True
             context["workup_token"] = workup_token(workup=workup, user=request.user)
             context["live_references"] = view.live_panel_references()
-            # The card bodies the browser shows, sent back empty for it to keep (live_cards.py).
-            context["cards_held"] = cards_held(request.POST.get(HELD_FIELD, ""))
-        context["oob_errors"] = _oob_errors(beside)
+            # What the browser shows, sent back empty for it to keep, or not at all (live_cards.py).
+            context["cards_held"] = held = cards_held(request.POST.get(HELD_FIELD, ""))
+            context["frame_key"] = frame = frame_key(view, context.get("chosen_option_id"))
+            if frame in held:  # the same options in the same tiers: the parts that may have changed, alone
+                return reswap(render(request, LIVE_PIECES_TEMPLATE, context), "none")
         return render(request, LIVE_UPDATE_TEMPLATE, context)
     context.update({
         "sections": [

@@ -28,11 +28,13 @@ document.addEventListener("htmx:afterSettle", () => {
   reopen = [];
 });
 
-// 3. The option cards that did not change. Each card's body, and the cards of each tier but the preferred,
-//    carry the key of their content (data-card-key); the update sends the keys this page holds (panel_cards),
-//    and the server sends what is held here as an empty element marked hx-preserve, for htmx to keep this
-//    page's own in its place. Not held: a card whose detail is open or was loaded (it shows, or is loading,
-//    the last workup's doses), nor its tier's cards, so that card comes back new and is reopened (2.).
+// 3. What did not change. Each card's body, the cards of each tier but the preferred, the references and the
+//    result's frame (which options are in which tier) carry the key of their content (data-card-key); the
+//    update sends the keys this page holds (panel_cards). When it holds the new result's frame, the server
+//    sends only the parts that changed, out of band, and the page keeps the rest where it is; otherwise the
+//    whole panel, with what is held here as an empty element marked hx-preserve, for htmx to keep this page's
+//    own in its place. Not held: a card whose detail is open or was loaded (it shows, or is loading, the last
+//    workup's doses), nor what contains it, so that card comes back new and is reopened (2.).
 //    Should a held element be missing all the same (an empty one left after the swap), the update is asked
 //    for again without keys, and every card comes back whole.
 let sendHeld = true;
@@ -53,7 +55,24 @@ document.addEventListener("htmx:afterSwap", (event) => {
   htmx.trigger(document.querySelector(".workup[hx-post]"), "change");
 });
 
-// 4. A field left after typing fires "change", but the debounced "input" has already sent its value: the
+// A card body sent on its own, out of band, in place of the one its card showed: the cards of its tier are no
+// longer those their tier's key was computed from. The tier stops claiming it, so it is never kept whole on
+// the strength of a key that no longer describes it.
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  if (!event.target.classList?.contains("card-body")) return;
+  event.target.closest(".tier-cards, .options-set-aside")?.removeAttribute("data-card-key");
+});
+
+// 4. The signed workup of the result shown, which the result's head carries (renewed by every update), goes with
+//    each request the result panel makes for more of it: an option's detail, the comparison at a glance
+//    (views/option_detail.py). The head is always sent again; the rest of the panel may be kept (3.).
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.verb !== "get" || !event.detail.elt.closest("#result-panel")) return;
+  const token = document.getElementById("result-head")?.dataset.workupToken;
+  if (token) event.detail.headers["X-Workup-Token"] = token;
+});
+
+// 5. A field left after typing fires "change", but the debounced "input" has already sent its value: the
 //    panel shows, or is about to show, the result of exactly this form. Such a "change" is not sent again
 //    (it would cost the server a whole update and the page a second swap, and abort the update in flight).
 //    Decided before htmx aborts anything (htmx:confirm). Anything else is sent: a form that differs in any

@@ -1,7 +1,9 @@
 """In chromium: a live update keeps the option cards that did not change (aml_salvage/live_cards.py,
-static/js/workspace.js). The page sends the keys of the card bodies it holds; the server sends those back
-empty, and htmx keeps the page's own elements. A card whose detail was opened comes back new, reopened with
-the new workup's doses; and a held card the page no longer has is asked for again, never left blank.
+static/js/workspace.js). The page sends the keys of what it holds; the server sends the parts that changed
+(when the page holds the result's frame) or the whole panel with what is held sent back empty, and htmx keeps
+the page's own elements. Either way the panel ends as a whole update would leave it. A card whose detail was
+opened comes back new, reopened with the new workup's doses; and a held card the page no longer has is asked
+for again, never left blank.
 """
 
 from __future__ import annotations
@@ -62,6 +64,70 @@ def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa
     assert panel.locator('[data-option="mec"] code').count() >= 1
     assert panel.locator('[data-option="mec"] details.option-detail').count() == 1
     assert panel.locator("[data-held]").count() == 0, "nothing is left empty"
+    assert panel.locator("[data-option]").count() == 28
+
+
+# The panel as this page shows it, and as a whole live update of the same form (no keys held) would: the text
+# (without the print header, which carries the minute) and every key, in order, with what carries it.
+AS_WHOLE = """async () => {
+  const data = new URLSearchParams(new FormData(document.getElementById("workspace-form")));
+  data.delete("panel_cards");
+  const csrf = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  const response = await fetch("/", {method: "POST", body: data, headers: {"HX-Request": "true", "X-CSRFToken": csrf}});
+  const whole = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("result-panel");
+  const text = (root) => {
+    const copy = root.cloneNode(true);
+    copy.querySelectorAll(".print-header").forEach((e) => e.remove());
+    return copy.textContent.replace(/\\s+/g, " ").trim();
+  };
+  const keys = (root) => [...root.querySelectorAll("[data-card-key]")].map((e) => [e.className, e.dataset.cardKey]);
+  const here = document.getElementById("result-panel");
+  return {here: text(here), whole: text(whole), hereKeys: keys(here), wholeKeys: keys(whole)};
+}"""
+
+
+def assert_as_whole(page) -> None:  # noqa: F811
+    """The same text and the same keys; a tier one of whose cards was sent on its own claims no key (its cards
+    are no longer those its key was computed from: workspace.js), and is never kept whole on a stale one."""
+    shown = page.evaluate(AS_WHOLE)
+    assert shown["here"] == shown["whole"]
+    tiers = ("tier-cards", "options-set-aside")
+    assert [k for k in shown["hereKeys"] if k[0] not in tiers] == [k for k in shown["wholeKeys"] if k[0] not in tiers]
+    assert all(k in shown["wholeKeys"] for k in shown["hereKeys"])
+    assert page.locator("#result-panel [data-held]").count() == 0
+
+
+def test_an_update_of_parts_leaves_the_panel_as_a_whole_update_would(page, clinician):  # noqa: F811
+    flt3_at_relapse(page)
+    panel = page.locator("#result-panel")
+    alternatives = panel.locator("#tier-alternative .tier-cards")
+    alternatives.evaluate(MARK)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200) as answer:
+        updated(page, lambda: page.get_by_label("Weight", exact=True).fill("72"))
+    assert answer.value.headers.get("hx-reswap") == "none", "the page held the frame: parts only"
+    panel.locator("#tier-preferred table.dose-table").get_by_text("weight 72 kg").first.wait_for()
+    assert alternatives.evaluate(WAS_KEPT), "a tier that did not change is not touched"
+    assert_as_whole(page)
+    # The signed workup of the new result goes with a detail opened now: a card kept whole loads 72 kg doses.
+    mec = panel.locator('[data-option="mec"]')
+    mec.locator("details.option-detail > summary").click()
+    mec.locator(".option-detail-body table.dose-table").get_by_text("weight 72 kg").first.wait_for()
+    mec.locator("details.option-detail > summary").click()
+
+    # Severe renal impairment, then a new creatinine: the CrCl some cards quote changes, not the tiers. Those
+    # cards' bodies are replaced where they are (MEC's detail, opened above, makes its own come back whole).
+    updated(page, lambda: page.get_by_label("Serum creatinine", exact=True).fill("300"))
+    kept = panel.locator('[data-option="aza-ven"] .card-body')
+    kept.evaluate(MARK)
+    hidac = panel.locator('[data-option="hidac"] .card-body')
+    hidac.evaluate(MARK)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200) as answer:
+        updated(page, lambda: page.get_by_label("Serum creatinine", exact=True).fill("320"))
+    assert answer.value.headers.get("hx-reswap") == "none"
+    assert kept.evaluate(WAS_KEPT) and not hidac.evaluate(WAS_KEPT)
+    assert "R-RENAL-02" in hidac.inner_text()
+    assert_as_whole(page)
+    assert alternatives.get_attribute("data-card-key") is None, "HiDAC's tier no longer claims its old key"
     assert panel.locator("[data-option]").count() == 28
 
 

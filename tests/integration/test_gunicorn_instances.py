@@ -240,9 +240,9 @@ def live_update(instance: Instance, session: str) -> str:
         "POST", "/", body=urllib.parse.urlencode(post_data(), doseq=True),
         headers={**session_headers(session, csrf), "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200, body[:500]
-    match = re.search(r"""<section id="result-panel"[^>]* hx-headers='([^']+)'""", body)
-    assert match, "the panel carries its workup token"
-    return json.loads(match.group(1))[TOKEN_HEADER]
+    match = re.search(r'<div id="result-head" class="result-head" data-workup-token="([^"]+)"', body)
+    assert match, "the result's head carries its workup token"
+    return match.group(1)
 
 
 def option_detail(instance: Instance, session: str, token: str, option_id: str = "hma") -> tuple[int, str]:

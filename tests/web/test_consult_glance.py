@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from aml_salvage import services
 from aml_salvage.presentation import dose_table
-from aml_salvage.views.option_detail import TOKEN_HEADER, workup_token
+from aml_salvage.views.option_detail import workup_token
 from tests.factories import YOUNG_FIT
 from tests.web.conftest import post_data, saved_consult
-from tests.web.test_workspace import TOKEN_META, hx_headers
+from tests.web.test_workspace import TOKEN_META, workup_token_of
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -43,7 +43,7 @@ def test_the_saved_page_and_the_live_result_carry_every_option_at_a_glance(clien
     panel = client.post(reverse("workspace"), post_data(), **HX).content.decode()
     assert "data-glance-option=" not in panel
     assert f'hx-get="{reverse("result_glance")}" hx-trigger="toggle once"' in panel
-    token = hx_headers(panel)[TOKEN_HEADER]
+    token = workup_token_of(panel)
     live = client.get(reverse("result_glance"), **HX, **{TOKEN_META: token}).content.decode()
     assert live.count("data-glance-option=") == 28
     assert '<svg class="glance-chart"' in live and "Metrics as reported:" in live

@@ -23,10 +23,10 @@ from aml_salvage.domain import workup as W
 from aml_salvage.forms import WorkupForm, form_data_from_workup
 from aml_salvage.models import Consult
 from aml_salvage.presentation import ConsultMeta
-from aml_salvage.views.option_detail import TOKEN_HEADER, URL_NAME
+from aml_salvage.views.option_detail import URL_NAME
 from tests.factories import YOUNG_FIT, build
 from tests.web.conftest import post_data, saved_consult
-from tests.web.test_workspace import TOKEN_META, hx_headers
+from tests.web.test_workspace import TOKEN_META, workup_token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -317,7 +317,7 @@ def test_an_options_detail_shows_not_assessed_on_its_dose_lines(client):
     option = next(o for o in result.options if o.tier != "preferred" and any(d.not_assessed for d in o.doses))
     line = next(d for d in option.doses if d.not_assessed)
     panel = client.post(reverse("workspace"), post_data(NO_CREATININE), **HX).content.decode()
-    token = hx_headers(panel)[TOKEN_HEADER]
+    token = workup_token_of(panel)
     detail = client.get(reverse(URL_NAME, args=[option.id]), **HX, **{TOKEN_META: token}).content.decode()
     row = re.search(rf'<tr class="dose-line[^"]*" data-drug="{line.drug}"[^>]*>(.*?)</tr>', detail, re.S).group(0)
     assert f"Not assessed {presentation.dose_not_assessed(line)}" in flat(re.sub(r"<[^>]+>", " ", row))

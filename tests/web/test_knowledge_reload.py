@@ -15,10 +15,10 @@ from django.urls import reverse
 from aml_salvage import services
 from aml_salvage.domain.knowledge import KnowledgeError
 from aml_salvage.health import MSG_KNOWLEDGE_UNAVAILABLE
-from aml_salvage.views.option_detail import KB_CHANGED_MESSAGE, TOKEN_HEADER, URL_NAME
+from aml_salvage.views.option_detail import KB_CHANGED_MESSAGE, URL_NAME
 from tests.factories import YOUNG_FIT
 from tests.web.conftest import post_data
-from tests.web.test_workspace import HX, TOKEN_META, hx_headers
+from tests.web.test_workspace import HX, TOKEN_META, workup_token_of
 
 KB = Path(__file__).resolve().parent.parent.parent / "fixtures" / "knowledge"
 
@@ -96,7 +96,7 @@ def client(client_for, author):
 
 def test_a_result_from_one_knowledge_base_is_never_completed_with_another(kb_dir, client):
     panel = client.post(reverse("workspace"), post_data(), **HX).content.decode()
-    token = hx_headers(panel)[TOKEN_HEADER]
+    token = workup_token_of(panel)
     url = reverse(URL_NAME, args=["hma"])
     detail = 'class="option-summary"'
     assert detail in client.get(url, **HX, **{TOKEN_META: token}).content.decode()
@@ -112,7 +112,7 @@ def test_a_result_from_one_knowledge_base_is_never_completed_with_another(kb_dir
     plain = client.get(url, **{TOKEN_META: token})
     assert plain.status_code == 409 and KB_CHANGED_MESSAGE in plain.content.decode()
 
-    fresh = hx_headers(client.post(reverse("workspace"), post_data(), **HX).content.decode())[TOKEN_HEADER]
+    fresh = workup_token_of(client.post(reverse("workspace"), post_data(), **HX).content.decode())
     assert detail in client.get(url, **HX, **{TOKEN_META: fresh}).content.decode()  # refreshed: completed
 
 

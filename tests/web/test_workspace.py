@@ -5,7 +5,6 @@ test_page_weight.py holds the size budgets)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -249,10 +248,11 @@ def test_plain_submit_renders_the_same_result_as_the_live_update(client):
 
 # --- each option's detail, loaded when opened --------------------------------------------------------------
 
-def hx_headers(body: str) -> dict:
-    match = re.search(r"""<section id="result-panel"[^>]* hx-headers='([^']+)'""", body)
-    assert match, "the panel carries its workup token"
-    return json.loads(match.group(1))
+def workup_token_of(body: str) -> str:
+    """The signed workup the result's head carries, which the panel's requests for more send (workspace.js)."""
+    match = re.search(r'<div id="result-head" class="result-head" data-workup-token="([^"]+)"', body)
+    assert match, "the result's head carries its workup token"
+    return match.group(1)
 
 
 def option_block(body: str, option_id: str) -> str:
@@ -266,7 +266,7 @@ def option_block(body: str, option_id: str) -> str:
 
 def test_live_update_shows_what_ranks_each_option_and_loads_the_rest_on_demand(client):
     body = live(client, post_data()).content.decode()
-    token = hx_headers(body)[TOKEN_HEADER]
+    token = workup_token_of(body)
     assert token
     result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
     assert {o.tier for o in result.options} >= {"preferred", "alternative", "consider", "not_recommended"}
@@ -303,7 +303,7 @@ def test_the_live_panel_and_each_detail_list_the_references_they_cite(client):
     cited = {int(n) for group in re.findall(r"\[(\d+(?:, \d+)*)\]", panel) for n in group.split(", ")}
     assert cited and cited == listed_numbers  # every number cited resolves; nothing uncited is listed
     assert len(listed_numbers) < len(result.references)
-    token = hx_headers(body)[TOKEN_HEADER]
+    token = workup_token_of(body)
     option = next(o for o in result.options if o.tier == "alternative" and o.evidence)
     detail = client.get(reverse(URL_NAME, args=[option.id]), **HX, **{TOKEN_META: token}).content.decode()
     content, refs = detail.split('<div class="detail-references">')
@@ -314,7 +314,7 @@ def test_the_live_panel_and_each_detail_list_the_references_they_cite(client):
 
 def test_on_demand_detail_of_a_preferred_option_has_the_full_evidence_but_not_the_doses_twice(client):
     body = live(client, post_data()).content.decode()
-    token = hx_headers(body)[TOKEN_HEADER]
+    token = workup_token_of(body)
     result = services.consult_evaluate(workup=services.workup_parse(data=YOUNG_FIT))
     preferred = next(o for o in result.options if o.tier == "preferred" and o.doses and o.evidence)
     detail = client.get(reverse(URL_NAME, args=[preferred.id]), **HX, **{TOKEN_META: token}).content.decode()
@@ -325,7 +325,7 @@ def test_on_demand_detail_of_a_preferred_option_has_the_full_evidence_but_not_th
 def test_on_demand_detail_shows_evidence_doses_and_warnings_numbered_as_in_the_panel(client):
     data = build(YOUNG_FIT, **{"genetics.flt3_itd": True})
     panel = live(client, post_data(data)).content.decode()
-    token = hx_headers(panel)[TOKEN_HEADER]
+    token = workup_token_of(panel)
     result = services.consult_evaluate(workup=services.workup_parse(data=data))
     numbers = {r.id: r.number for r in result.references}
     consider = next(o for o in result.options if o.tier == "consider" and o.evidence and o.doses)
@@ -343,7 +343,7 @@ def test_on_demand_detail_shows_evidence_doses_and_warnings_numbered_as_in_the_p
 
 def test_on_demand_detail_of_a_not_recommended_option_has_its_summary_availability_and_library_link(client):
     panel = live(client, post_data()).content.decode()
-    token = hx_headers(panel)[TOKEN_HEADER]
+    token = workup_token_of(panel)
     detail = client.get(reverse(URL_NAME, args=["gilteritinib"]), **HX, **{TOKEN_META: token}).content.decode()
     assert 'class="option-summary"' in detail
     assert reverse("regimen_detail", args=["gilteritinib"]) in detail
