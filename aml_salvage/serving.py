@@ -9,6 +9,20 @@ import gc
 GC_YOUNG_THRESHOLD = 10_000
 
 
+def templates_compile() -> int:
+    """Compile the consult's Jinja2 templates (templates/jinja2/: the live panel, its parts, the components) now,
+    at start-up, not during the first live updates a server process answers: each template compiles once, on
+    its first use, and the first clinician to type after a start or a reload would wait for all of them.
+    Returns how many."""
+    from django.template import engines
+
+    env = engines["jinja2"].env
+    names = env.list_templates(extensions=["html"])
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 def gc_for_serving() -> None:
     """The cyclic garbage collector set for a server process, once everything that lives as long as the process
     is loaded (Django, the knowledge base, the templates).

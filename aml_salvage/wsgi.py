@@ -54,8 +54,9 @@ def _load():
             "the static files have not been collected: every page would fail.",
             [f"run `python manage.py collectstatic --noinput` (into {staticfiles_storage.location})"],
         )
-    from aml_salvage.serving import gc_for_serving
+    from aml_salvage.serving import gc_for_serving, templates_compile
 
+    templates_compile()  # compiled before the garbage collector is set, so they are frozen with the rest
     gc_for_serving()
     return wsgi_application
 

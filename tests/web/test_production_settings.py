@@ -174,16 +174,21 @@ def corrupt_kb(tmp_path) -> Path:
 def test_wsgi_starts_with_a_valid_configuration(wsgi_env):
     fake_static_manifest(wsgi_env)
     result = python("""
-        import aml_salvage.wsgi, gc, os
+        import aml_salvage.wsgi, gc, os, weakref
+        from django.template import engines
         from aml_salvage import services
         from aml_salvage.serving import GC_YOUNG_THRESHOLD
+        env = engines["jinja2"].env
         print(os.environ["DJANGO_SETTINGS_MODULE"], services._kb is not None, gc.get_freeze_count() > 10_000,
-              gc.get_threshold()[0] == GC_YOUNG_THRESHOLD)
+              gc.get_threshold()[0] == GC_YOUNG_THRESHOLD,
+              all(env.cache.get((weakref.ref(env.loader), name)) is not None
+                  for name in ("live/update.html", "live/pieces.html", "partials/result_parts.html")))
     """, wsgi_env)
     assert result.returncode == 0, result.stderr
     # The knowledge base is loaded eagerly, then Django and it are set aside from the collector (gc.freeze), whose
-    # youngest generation collects once per many requests, not several times in one.
-    assert result.stdout.split() == ["aml_salvage.settings.production", "True", "True", "True"]
+    # youngest generation collects once per many requests, not several times in one; the live panel's templates
+    # are compiled already, not on the first clinician's live update.
+    assert result.stdout.split() == ["aml_salvage.settings.production", "True", "True", "True", "True"]
 
 
 def test_wsgi_refuses_to_start_with_a_corrupt_knowledge_base(wsgi_env, corrupt_kb):
