@@ -6,14 +6,15 @@ the wrk measurements and reports it under "2. HTMX update". Not a test. Prints o
 1. Whole requests through Django's handler and every middleware (bench/settings_bench.py, as under
    gunicorn, the garbage collector set as wsgi.py sets it), medians of CPU time (the machine may be shared):
    the budget's two sides a request of each in turn — the live update with a new workup each time
-   (single-field edits of the worked cases, bench/workloads.py: typing_edits, each sent with the keys of the
-   cards the update before brought, as the page's script does) and the signed-in baseline of
-   bench/baseline.py; then the live update of one workup repeated, sent with the keys of the cards its page
-   holds (aml_salvage/live_cards.py: every card held), the bare baseline, and the live update with no card
-   held (a page's first update: every card sent whole).
+   (single-field edits of the worked cases, bench/workloads.py: typing_edits, each sent with the keys of
+   the panel the update before brought, as the page's script does) and the signed-in baseline of
+   bench/baseline.py; then the live update of one workup repeated, sent with the keys its page holds
+   (aml_salvage/live_cards.py: every key held, so only its parts come back), the bare baseline, and the
+   live update with no card held (a page's first update: every card sent whole).
 2. The live update's own work, phase by phase, medians: binding and cleaning the form, validating the
-   workup (pydantic), the engine, the result panel's template (every card held), signing the workup token,
-   gzip of the fragment. The rest of a request is Django, the middleware, the session and the user.
+   workup (pydantic), the engine, the template of the update's parts (live/pieces.html, every key held: a
+   typed update that changes no card), signing the workup token, gzip of that fragment. The rest of a
+   request is Django, the middleware, the session and the user.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def main() -> int:
 
     from aml_salvage import services
     from aml_salvage.forms import WorkupForm, form_data_from_workup
-    from aml_salvage.live_cards import HELD_FIELD, panel_card_keys
+    from aml_salvage.live_cards import HELD_FIELD, frame_key, panel_card_keys
     from aml_salvage.presentation import consult_view, view_context
     from aml_salvage.views.option_detail import workup_token
     from bench.baseline import BASELINE_POST
@@ -132,9 +133,10 @@ def main() -> int:
                              parameters=parameters)
     held_body = body + "&" + urlencode({HELD_FIELD: " ".join(panel_card_keys(case_view))})
 
-    from aml_salvage.serving import gc_for_serving
+    from aml_salvage.serving import gc_for_serving, templates_compile
 
-    gc_for_serving()  # as wsgi.py does once loaded
+    templates_compile()  # as wsgi.py does once loaded
+    gc_for_serving()
     # The budget's two sides, a request of each in turn: both see the same moments of a shared machine.
     typing_ms, baseline_ms = medians_ms([
         lambda: post("/", new_workup(), session_cookie, HTTP_HX_REQUEST="true"),
@@ -153,10 +155,16 @@ def main() -> int:
     cleaned = form.to_workup_data()
     workup = services.workup_parse(data=cleaned)
     result = services.consult_evaluate(workup=workup)
-    view = consult_view(result=result, parameters=parameters)
-    context = {**view_context(view), "live": True, "lean_cards": True, "live_references": view.live_panel_references(),
-               "user": user}  # the result's print header names the clinician
-    fragment = render_to_string("partials/result.html", context).encode()
+
+    def parts_context():
+        """The context of the live update's parts (live/pieces.html) when the page holds every key: what a typed
+        update that changes no card renders (views/workspace.py)."""
+        shown = consult_view(result=result, parameters=parameters)
+        return {**view_context(shown, glance=False), "live": True, "lean_cards": True, "user": user,
+                "live_references": shown.live_panel_references(), "frame_key": frame_key(shown, None),
+                "cards_held": frozenset(panel_card_keys(shown)), "workup_token": "token"}
+
+    fragment = render_to_string("live/pieces.html", parts_context()).encode()
 
     def form_phase():
         f = WorkupForm(data)
@@ -180,11 +188,8 @@ def main() -> int:
         "form (bind, clean, place errors)": median_ms(form_phase, args.runs),
         "workup validation (pydantic)": median_ms(lambda: services.workup_parse(data=cleaned), args.runs),
         "engine (consult_evaluate)": median_ms(lambda: services.consult_evaluate(workup=workup), args.runs),
-        "result panel template": median_ms(
-            lambda: render_to_string("partials/result.html", {
-                **view_context(consult_view(result=result, parameters=parameters), glance=False), "live": True,
-                "lean_cards": True, "live_references": view.live_panel_references(), "user": user,
-                "cards_held": frozenset(panel_card_keys(view))}), args.runs),
+        "result parts template (live/pieces.html, every key held)": median_ms(
+            lambda: render_to_string("live/pieces.html", parts_context()), args.runs),
         "workup token (signed)": median_ms(lambda: workup_token(workup=workup, user=user), args.runs),
         "gzip of the fragment (as Django's GZipMiddleware)": median_ms(
             lambda: compress_string(fragment, max_random_bytes=100), args.runs),

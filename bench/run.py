@@ -331,12 +331,14 @@ RATIO_TO = "baseline"  # budget 2: the signed-in baseline, Django's stock sessio
 
 def check_responses(server: BenchServer) -> dict:
     """What is measured is what is meant: the fragment (not the page, not a redirect) and a valid form."""
-    status, _, body = server.request("POST", "/", body=server.session["product_body"], htmx=True)
+    status, headers, body = server.request("POST", "/", body=server.session["product_body"], htmx=True)
     text = body.decode()
-    # Its page holds every card (product.body): the fragment has the four tiers, their cards held.
+    # Its page holds every key (product.body): the update sends its parts (live/pieces.html), out of band — the
+    # result's head and the preferred tier, its cards held — and no swap of the panel.
     tiers, held = text.count('class="tier-group'), text.count("data-held")
-    if status != 200 or 'id="result-panel"' not in text or "<html" in text or tiers < 4 or not held:
-        raise RuntimeError(f"the live update did not return the result fragment (status {status}, {tiers} tiers, "
+    parts = headers.get("hx-reswap") == "none" and 'id="result-head"' in text and 'id="tier-preferred"' in text
+    if status != 200 or "<html" in text or not parts or tiers != 1 or not held:
+        raise RuntimeError(f"the live update did not return the result's parts (status {status}, {tiers} tiers, "
                            f"{held} held)")
     for path, _, _, signed_in, _ in (TARGETS_HTMX["baseline"], TARGETS_HTMX["baseline_bare"]):
         status, _, body = server.request("POST", path, body=server.session["baseline_body"], cookie=signed_in,
@@ -344,8 +346,9 @@ def check_responses(server: BenchServer) -> dict:
         if status != 200 or b"Saved" not in body:
             raise RuntimeError(f"the baseline view {path} did not validate its form (status {status})")
     for typed in server.session["typed_bodies"][:: max(1, len(server.session["typed_bodies"]) // 20)]:
-        status, _, body = server.request("POST", "/", body=typed, htmx=True)
-        if status != 200 or body.count(b'class="tier-group') < 4:
+        status, headers, body = server.request("POST", "/", body=typed, htmx=True)
+        whole_or_parts = body.count(b'class="tier-group') == 4 or headers.get("hx-reswap") == "none"
+        if status != 200 or b'id="result-head"' not in body or not whole_or_parts:
             raise RuntimeError(f"a typed workup gave no result (status {status})")
     return {"fragment_tiers": tiers, "fragment_held": held}
 
