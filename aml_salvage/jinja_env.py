@@ -5,7 +5,7 @@ the saved consult's page, the option details and the PDF share. Django pages inc
 
 Jinja2 renders them several times faster than Django's engine, which the live panel needs: it is rendered at
 each pause in typing (bench/results.md). Same filters as the Django templates (clinical.FILTERS), and the few
-globals the components use: url(), static(), now(), live_card(), live_group(), references_key().
+globals the components use: url(), static(), now(), live_card(), live_layout(), references_key().
 """
 
 from __future__ import annotations
@@ -34,16 +34,13 @@ def now(format_string: str) -> str:
 
 
 @jinja2.pass_context
-def live_card(context, option, content: tuple | None = None, oob: bool = False) -> Markup:
+def live_card(context, option, oob: bool = False) -> Markup:
     """The body of this option's card on the live panel (``partials/option_live.html``), or of its set-aside
     entry (``partials/option_set_aside.html``), in the element that carries its key: rendered from its content
     alone, or sent empty, for the browser to keep its own, when the browser holds it (``cards_held``; see
-    live_cards.py). ``content``: its live_cards.card_content when live_group has it already. ``oob``: sent
-    out of band, in place of the body the card shows (live/pieces.html), or not at all when the browser holds
-    it."""
-    if content is None:
-        content = live_cards.card_content(option, context.get("reference_numbers") or {},
-                                          context.get("chosen_option_id"))
+    live_cards.py). ``oob``: sent out of band, in place of the body the card shows (live/pieces.html), or not at
+    all when the browser holds it."""
+    content = live_cards.card_content(option, context.get("reference_numbers") or {}, context.get("chosen_option_id"))
     key = live_cards.card_key(content)
     # The key is a hex digest and the body Jinja2's autoescaped output: both safe as they are.
     held = key in (context.get("cards_held") or ())
@@ -62,13 +59,9 @@ def live_card(context, option, content: tuple | None = None, oob: bool = False) 
 
 
 @jinja2.pass_context
-def live_group(context, group) -> tuple[str | None, bool, list[tuple]]:
-    """The key of a tier's cards held together on the live panel (live_cards.tier_cards; None for the preferred
-    tier), whether the browser holds it (a held tier is sent as one empty element) and the content of each of
-    its cards, in order, for live_card."""
-    contents, key = live_cards.tier_cards(group, context.get("reference_numbers") or {},
-                                          context.get("chosen_option_id"))
-    return key, key is not None and key in (context.get("cards_held") or ()), contents
+def live_layout(context, group) -> str:
+    """The key of a tier's layout on the live panel (live_cards.layout_key), for the chosen option in context."""
+    return live_cards.layout_key(group, context.get("chosen_option_id"))
 
 
 def environment(**options) -> jinja2.Environment:
@@ -76,6 +69,6 @@ def environment(**options) -> jinja2.Environment:
     # on a missing value's attribute).
     env = jinja2.Environment(**{**options, "undefined": jinja2.ChainableUndefined})
     env.filters.update(FILTERS)
-    env.globals.update(url=url, static=static, now=now, live_card=live_card, live_group=live_group,
+    env.globals.update(url=url, static=static, now=now, live_card=live_card, live_layout=live_layout,
                        references_key=live_cards.references_key)
     return env

@@ -8,21 +8,18 @@ under its body, rendered afresh, and its rank), the numbers of the references it
 chosen option and whether it is dosed — and of the templates and code that render it (RENDER_VERSION). The
 body is rendered from that content alone (``card_option``), so it cannot show what its key leaves out.
 
-The cards of a tier other than the preferred one (which carries doses) are also held together, under a key
-of their tier and their cards' keys (``tier_keys``): a tier none of whose cards changed comes back as one empty
-element, and the page keeps it whole.
+The result's frame carries a key too (``frame_key``: the tiers, the knowledge base), and so does each tier's
+section (``layout_key``: which options it holds, in which order). When the browser holds the frame, the update
+sends only what may have changed, each part out of band (templates/jinja2/live/pieces.html): the head, the
+tier legend, the preferred tier; each other tier whose layout the browser does not hold, whole (its unchanged
+bodies held); in a tier whose layout it holds, the bodies that changed (``live_card(..., oob=True)``); the
+references if they changed. The page keeps everything else where it is, without moving it.
 
-The result's frame carries a key too (``frame_key``): which options are in which tier, in which order, and what
-else the panel shows around the cards that a live update does not send on its own. When the browser holds it,
-the update sends only what may have changed, each part out of band (templates/jinja2/live/pieces.html): the
-head, the preferred tier, the bodies of the other cards that changed (``live_card(..., oob=True)``) and the
-references if they changed; the page keeps everything else where it is, without moving it.
-
-With each live update the browser sends the keys of the bodies it shows (HELD_FIELD; static/js/workspace.js
-leaves out a body whose detail is open or was loaded: that shows, or is loading, the last workup's doses). A
-body whose key it holds is sent as an empty element marked hx-preserve, and htmx keeps the browser's own in
-its place; a body it does not hold is sent whole. Should a held body be missing after all, the script asks
-again without keys.
+With each live update the browser sends the keys it holds (HELD_FIELD; static/js/workspace.js leaves out a body
+whose detail is open or was loaded, which shows or is loading the last workup's doses, and what contains it
+but the frame). In a tier or a panel sent whole, a body whose key it holds is sent as an empty element marked
+hx-preserve, and htmx keeps the browser's own in its place; a body it does not hold is sent whole. Should a
+held body be missing after all, the script asks again without keys.
 """
 
 from __future__ import annotations
@@ -90,31 +87,26 @@ def card_key(content: tuple) -> str:
     return digest.hexdigest()
 
 
-def tier_cards(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[tuple], str | None]:
-    """The content (card_content) of each of a tier's card bodies, and the key of its cards held together (None
-    for the preferred tier, whose cards carry their doses): a digest of the tier, the chosen option and its
-    cards' keys, so it changes when any card, or their order, does."""
-    contents = [card_content(card.option, numbers, chosen_option_id) for card in group.options]
-    if group.tier == "preferred" or not contents:
-        return contents, None
-    digest = repr((RENDER_VERSION, group.tier, chosen_option_id, [card_key(c) for c in contents])).encode()
-    return contents, hashlib.blake2b(digest, digest_size=8).hexdigest()
-
-
-def tier_keys(group, numbers: dict, chosen_option_id: str | None) -> tuple[list[str], str | None]:
-    """The keys of a tier's card bodies, and the key of its cards held together (tier_cards)."""
-    contents, together = tier_cards(group, numbers, chosen_option_id)
-    return [card_key(c) for c in contents], together
+def tier_keys(group, numbers: dict, chosen_option_id: str | None) -> list[str]:
+    """The keys of a tier's card bodies, in order."""
+    return [card_key(card_content(card.option, numbers, chosen_option_id)) for card in group.options]
 
 
 def frame_key(view, chosen_option_id: str | None) -> str:
     """The key of the live panel's frame (partials/result.html's ``.result``): what it shows besides its parts
-    (partials/result_parts.html) and the card bodies — each tier's label, description and options in order (the
-    tier legend, the headings and counts, each card's place and tier), the chosen option, the knowledge base
-    version and the disclaimer — and RENDER_VERSION."""
-    layout = [(group.tier, group.label, group.description, [card.option.id for card in group.options])
-              for group in view.tier_groups]
-    digest = repr((RENDER_VERSION, view.result.kb_version, view.result.disclaimer, chosen_option_id, layout))
+    (partials/result_parts.html: the head, the legend, each tier, the references) — the tiers in their order,
+    the chosen option, the knowledge base version and the disclaimer — and RENDER_VERSION."""
+    digest = repr((RENDER_VERSION, view.result.kb_version, view.result.disclaimer, chosen_option_id,
+                   [group.tier for group in view.tier_groups]))
+    return hashlib.blake2b(digest.encode(), digest_size=8).hexdigest()
+
+
+def layout_key(group, chosen_option_id: str | None) -> str:
+    """The key of a tier's section on the live panel besides its card bodies: its label, description and
+    count, and which options it holds, in which order (each card's place), the chosen option (a card's class),
+    and RENDER_VERSION. A page that holds it gets only the bodies of that tier's cards that changed."""
+    digest = repr((RENDER_VERSION, group.tier, group.label, group.description, chosen_option_id,
+                   [card.option.id for card in group.options]))
     return hashlib.blake2b(digest.encode(), digest_size=8).hexdigest()
 
 
@@ -130,12 +122,12 @@ def references_key(references: list) -> str:
 
 def panel_card_keys(view, chosen_option_id: str | None = None) -> list[str]:
     """The keys a live panel of this consult view carries (what a browser showing it holds, its details closed):
-    its frame's, every card body's, those of the tiers whose cards are held together (all but the preferred)
-    and its references'."""
+    its frame's; for each tier but the preferred its layout's; every card body's; its references'."""
     keys = [frame_key(view, chosen_option_id)]
     for group in view.tier_groups:
-        cards, together = tier_keys(group, view.reference_numbers, chosen_option_id)
-        keys += cards if together is None else [*cards, together]
+        if group.tier != "preferred":
+            keys.append(layout_key(group, chosen_option_id))
+        keys += tier_keys(group, view.reference_numbers, chosen_option_id)
     return [*keys, references_key(view.live_panel_references())]
 
 

@@ -33,42 +33,27 @@ CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CONSULT_URL = re.compile(r"/consults/(\d+)/$")
 HELD_FIELD = "panel_cards"  # aml_salvage/live_cards.py HELD_FIELD (locust runs without Django)
 # The keys a live update brings, by what carries each (static/js/workspace.js sends those its page holds):
-FRAME_KEY = re.compile(r'<div class="result" data-card-key="([0-9a-f]{16})"')
+FRAME_KEY = re.compile(r'<div class="result" data-frame-key="([0-9a-f]{16})"')
 REFERENCES_KEY = re.compile(r'id="result-references" [^>]*data-card-key="([0-9a-f]{16})"')
-GROUP_KEY = re.compile(r'<section class="tier-group tier-([a-z_]+)"(?:(?!<section).)*?id="group-([0-9a-f]{16})"', re.S)
-BODY_KEY = re.compile(r'data-option="([a-z0-9-]+)" data-tier="([a-z_]+)">\s*'
+LAYOUT_KEY = re.compile(r'<section class="tier-group tier-([a-z_]+)" id="tier-\1" [^>]*data-card-key="([0-9a-f]{16})"')
+BODY_KEY = re.compile(r'data-option="([a-z0-9-]+)" data-tier="[a-z_]+">\s*'
                       r'<div class="card-body" id="card-([0-9a-f]{16})"')
 BODY_SENT_ALONE = re.compile(r'id="card-([0-9a-f]{16})" data-card-key="\1" '
                              r'hx-swap-oob="outerHTML:#option-([a-z0-9-]+) >')
 
 
-def page_after(held: dict[str, str], tier_of: dict[str, str], response: str,
-               parts: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """The keys a page holds after a live update, by what carries each ("frame", "references", "group:<tier>",
-    "body:<option>"), and each option's tier on it, as bench/workloads.py page_after: the whole panel brings
-    every key but those of the cards of a tier it held (the page keeps them); its parts (parts: HX-Reswap
-    none) replace the keys of what they bring, and the tier of a card body that came alone no longer claims
-    its key."""
-    found = {option: (tier, key) for option, tier, key in BODY_KEY.findall(response)}
-    shown = {f"body:{option}": key for option, (_tier, key) in found.items()}
-    references = REFERENCES_KEY.search(response)
-    if references:
-        shown["references"] = references.group(1)
-    if parts:
-        alone = {option: key for key, option in BODY_SENT_ALONE.findall(response)}
-        stale = {f"group:{tier_of.get(option)}" for option in alone}
-        kept = {slot: key for slot, key in held.items() if slot not in stale}
-        return {**kept, **shown, **{f"body:{option}": key for option, key in alone.items()}}, tier_of
-    groups = dict(GROUP_KEY.findall(response))
-    kept_tiers = {tier for tier, key in groups.items() if held.get(f"group:{tier}") == key}
-    kept_options = {option for option, tier in tier_of.items() if tier in kept_tiers}
-    shown.update({f"body:{option}": held[f"body:{option}"] for option in kept_options if f"body:{option}" in held})
-    shown.update({f"group:{tier}": key for tier, key in groups.items()})
-    frame = FRAME_KEY.search(response)
-    if frame:
-        shown["frame"] = frame.group(1)
-    return shown, {**{option: tier_of[option] for option in kept_options},
-                   **{option: tier for option, (tier, _key) in found.items()}}
+def page_after(held: dict[str, str], response: str, parts: bool) -> dict[str, str]:
+    """The keys a page holds after a live update, by what carries each ("frame", "references", "layout:<tier>",
+    "body:<option>"): the whole panel brings every key (a body it held comes as an empty element with its key);
+    its parts (parts: HX-Reswap none) replace the keys of what they bring, and the page keeps the rest."""
+    shown = {f"body:{option}": key for option, key in BODY_KEY.findall(response)}
+    shown.update({f"body:{option}": key for key, option in BODY_SENT_ALONE.findall(response)})
+    shown.update({f"layout:{tier}": key for tier, key in LAYOUT_KEY.findall(response)})
+    for name, pattern in (("references", REFERENCES_KEY), ("frame", FRAME_KEY)):
+        found = pattern.search(response)
+        if found:
+            shown[name] = found.group(1)
+    return {**held, **shown} if parts else shown
 
 
 SAMPLES: list[tuple[str, float, float, bool]] = []  # (action, start, milliseconds, ok)
@@ -98,7 +83,6 @@ class Clinician(HttpUser):
     def on_start(self):
         self.token = ""
         self.held: dict[str, str] = {}  # the keys the page holds, by what carries each (page_after)
-        self.tier_of: dict[str, str] = {}  # each option's tier on the page
         self.saved: list[int] = []
         self.next_body = itertools.cycle(BODIES[hash(self) % len(BODIES):] + BODIES[:hash(self) % len(BODIES)])
         # Signed in before the run (bench/loadtest.py): the clinician's session, then the workspace page.
@@ -125,7 +109,7 @@ class Clinician(HttpUser):
             if response.status_code != 200 or 'id="result-head"' not in response.text or not (parts or whole):
                 response.failure(f"live update answered {response.status_code} without a result")
                 return
-            self.held, self.tier_of = page_after(self.held, self.tier_of, response.text, parts)
+            self.held = page_after(self.held, response.text, parts)
 
     @task(1)
     def saving(self):

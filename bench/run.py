@@ -572,7 +572,10 @@ _OPTION_TIER = re.compile(r'data-tier="([a-z_]+)"')
 def fragment_composition(html: str) -> dict:
     """Bytes of the fragment by part: option cards by tier, and everything else."""
     starts = [m.start() for m in _OPTION_START.finditer(html)]
-    end_of_options = html.find('<section class="result-section references"')
+    # The options end where the references begin, or (an update of parts, the references held) where the
+    # summary sent with every update does.
+    end_of_options = min(i for i in (html.find('<section class="result-section references"'),
+                                     html.find('<div id="result-summary"'), len(html)) if i >= 0)
     parts: dict[str, int] = {}
     for start, end in zip(starts, [*starts[1:], end_of_options], strict=True):
         tier = _OPTION_TIER.search(html, start).group(1)
@@ -727,6 +730,9 @@ def verdicts(report: dict) -> list[dict]:
     return rows
 
 
+PARTS_PHASE = "result parts template (live/pieces.html, every key held)"  # bench/htmx_profile.py's phase
+
+
 def explain(report: dict) -> list[str]:
     """What the figures of a missed budget are made of, from this run's own measurements."""
     notes = []
@@ -739,8 +745,8 @@ def explain(report: dict) -> list[str]:
             f"Budget 2 in CPU time (bench/htmx_profile.py, in-process): the live update as a clinician types costs "
             f"{typing:.2f} ms a request, the signed-in baseline {base:.2f} ms: {typing / base:.2f}×. At 8 clients "
             "on 2 workers each request waits for those ahead of it, so on a quiet machine the p95 ratio comes "
-            f"close to this. Its largest parts: the engine {ph['engine (consult_evaluate)']:.2f} ms and the result "
-            f"panel's template {ph['result panel template']:.2f} ms (bench/htmx_profile.py's phases below)."
+            f"close to this. Its largest parts: the engine {ph['engine (consult_evaluate)']:.2f} ms and the "
+            f"template of the update's parts {ph[PARTS_PHASE]:.2f} ms (bench/htmx_profile.py's phases below)."
             + (" This run's machine was busy (load average above its CPUs): time spent waiting for other "
                "processes inflates both p95s alike, which pulls the wrk ratio towards 1 — read the CPU-time ratio."
                if busy else ""))
@@ -969,10 +975,11 @@ def markdown(report: dict) -> str:
             out.append(f"| {a['url']} | {a['bytes']:,} | {a['wire_bytes']:,} ({a['encoding']}) |")
         out += [f"| **Page with its assets** | **{w['page_with_assets_bytes']:,}** | "
                 f"**{w['page_with_assets_wire_bytes']:,}** |",
-                f"| **Update fragment** ({w['case']}) | **{w['fragment_bytes']:,}** | "
-                f"**{w['fragment_wire_bytes']:,}** ({w['fragment_encoding']}) |", ""]
+                f"| **Update fragment** ({w['case']}, a page holding every key: its parts) | "
+                f"**{w['fragment_bytes']:,}** | **{w['fragment_wire_bytes']:,}** ({w['fragment_encoding']}) |", ""]
         if w.get("fragments_by_case"):
-            out += ["Update fragment of every worked case (the same live update, each case's workup):", "",
+            out += ["Update fragment of every worked case (a page's first live update, nothing held: the whole "
+                    "panel):", "",
                     "| Case | Raw bytes | On the wire |", "|---|---:|---:|"]
             out += [f"| {stem} | {v['bytes']:,} | {v['wire_bytes']:,} |" for stem, v in w["fragments_by_case"].items()]
             out.append("")

@@ -66,52 +66,26 @@ def typing_edits(n: int, *, seed: int = 20261130) -> list[dict]:
     return out
 
 
-def panel_slots(view) -> dict[str, str]:
-    """The keys a live panel of this consult view carries (aml_salvage/live_cards.py), by what carries each:
-    "frame", "references", "group:<tier>" (a tier's cards held together) and "body:<tier>:<option>"."""
-    from aml_salvage.live_cards import frame_key, references_key, tier_keys
-
-    slots = {"frame": frame_key(view, None)}
-    for group in view.tier_groups:
-        cards, together = tier_keys(group, view.reference_numbers, None)
-        for card, key in zip(group.options, cards, strict=True):
-            slots[f"body:{group.tier}:{card.option.id}"] = key
-        if together is not None:
-            slots[f"group:{group.tier}"] = together
-    slots["references"] = references_key(view.live_panel_references())
-    return slots
-
-
-def page_after(held: dict[str, str], shown: dict[str, str]) -> dict[str, str]:
-    """The keys a page holds after a live update whose result carries ``shown`` (panel_slots), when it held
-    ``held`` (static/js/workspace.js, its details closed). The same frame: the update sent the changed parts
-    alone, and a tier one of whose card bodies it replaced no longer claims a key (nor one that had stopped
-    already). Another frame: the whole panel, every key."""
-    if held.get("frame") != shown["frame"]:
-        return dict(shown)
-    replaced = {slot.split(":")[1] for slot, key in shown.items() if slot.startswith("body:") and held.get(slot) != key}
-    return {slot: key for slot, key in shown.items()
-            if not slot.startswith("group:") or (slot in held and slot.split(":")[1] not in replaced)}
-
-
 def with_cards_held(bodies: list[dict]) -> list[dict]:
     """Each typed body as the workspace's script sends it: with the keys its page holds after the update the
-    body before it brought (page_after; static/js/workspace.js). The first body holds none."""
+    body before it brought (static/js/workspace.js, its details closed), which are those of that body's panel
+    (live_cards.panel_card_keys) whether the update sent it whole or its changed parts alone. The first body
+    holds none."""
     from django.http import QueryDict
 
     from aml_salvage import services
     from aml_salvage.forms import WorkupForm
-    from aml_salvage.live_cards import HELD_FIELD
+    from aml_salvage.live_cards import HELD_FIELD, panel_card_keys
     from aml_salvage.presentation import consult_view
 
     parameters = services.knowledge_get().parameters
-    out, held = [], {}
+    out, held = [], []
     for data in bodies:
-        out.append({**data, HELD_FIELD: " ".join(held.values())})
+        out.append({**data, HELD_FIELD: " ".join(held)})
         query = QueryDict(mutable=True)
         for key, value in data.items():
             query.setlist(key, value if isinstance(value, list) else [value])
         workup = WorkupForm(query).parse_workup()
         result = services.consult_evaluate(workup=workup)
-        held = page_after(held, panel_slots(consult_view(result=result, parameters=parameters)))
+        held = panel_card_keys(consult_view(result=result, parameters=parameters))
     return out

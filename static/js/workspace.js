@@ -28,13 +28,14 @@ document.addEventListener("htmx:afterSettle", () => {
   reopen = [];
 });
 
-// 3. What did not change. Each card's body, the cards of each tier but the preferred, the references and the
-//    result's frame (which options are in which tier) carry the key of their content (data-card-key); the
-//    update sends the keys this page holds (panel_cards). When it holds the new result's frame, the server
-//    sends only the parts that changed, out of band, and the page keeps the rest where it is; otherwise the
-//    whole panel, with what is held here as an empty element marked hx-preserve, for htmx to keep this page's
-//    own in its place. Not held: a card whose detail is open or was loaded (it shows, or is loading, the last
-//    workup's doses), nor what contains it, so that card comes back new and is reopened (2.).
+// 3. What did not change. Each card's body, each tier's layout but the preferred's (which options it holds)
+//    and the references carry the key of their content (data-card-key); the result's frame (its tiers, its
+//    knowledge base) carries its own (data-frame-key). The update sends the keys this page holds
+//    (panel_cards). When it holds the new result's frame, the server sends only the parts that changed, out of
+//    band, and the page keeps the rest where it is; otherwise the whole panel. A body held here that comes in a
+//    tier or a panel sent whole comes as an empty element marked hx-preserve, for htmx to keep this page's own
+//    in its place. Not held: a card whose detail is open or was loaded (it shows, or is loading, the last
+//    workup's doses), nor its tier, so that card comes back new and is reopened (2.).
 //    Should a held element be missing all the same (an empty one left after the swap), the update is asked
 //    for again without keys, and every card comes back whole.
 let sendHeld = true;
@@ -44,6 +45,8 @@ document.addEventListener("htmx:configRequest", (event) => {
   const held = !sendHeld ? [] : [...document.querySelectorAll("#result-panel [data-card-key]")]
     .filter((body) => !body.querySelector("details.option-detail[open], .option-detail-body:not(:empty)"))
     .map((body) => body.dataset.cardKey);
+  const frame = document.querySelector("#result-panel [data-frame-key]");
+  if (sendHeld && frame) held.push(frame.dataset.frameKey);
   event.detail.parameters["panel_cards"] = held.join(" ");
   sendHeld = true;
 });
@@ -53,14 +56,6 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (!document.querySelector("#result-panel [data-held]")) return;
   sendHeld = false;
   htmx.trigger(document.querySelector(".workup[hx-post]"), "change");
-});
-
-// A card body sent on its own, out of band, in place of the one its card showed: the cards of its tier are no
-// longer those their tier's key was computed from. The tier stops claiming it, so it is never kept whole on
-// the strength of a key that no longer describes it.
-document.addEventListener("htmx:oobAfterSwap", (event) => {
-  if (!event.target.classList?.contains("card-body")) return;
-  event.target.closest(".tier-cards, .options-set-aside")?.removeAttribute("data-card-key");
 });
 
 // 4. The signed workup of the result shown, which the result's head carries (renewed by every update), goes with

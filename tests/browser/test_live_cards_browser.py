@@ -51,7 +51,7 @@ def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa
     flt3_at_relapse(page)
     panel = page.locator("#result-panel")
     assert panel.locator(".card-body[data-card-key]").count() == 28
-    assert panel.locator(".tier-cards[data-card-key], .options-set-aside[data-card-key]").count() == 3
+    assert panel.locator("section.tier-group[data-card-key]").count() == 3  # each tier's layout but the preferred
 
     mec = panel.locator('[data-option="mec"] .card-body')
     gilteritinib = panel.locator('[data-option="gilteritinib"]')
@@ -80,27 +80,24 @@ AS_WHOLE = """async () => {
     copy.querySelectorAll(".print-header").forEach((e) => e.remove());
     return copy.textContent.replace(/\\s+/g, " ").trim();
   };
-  const keys = (root) => [...root.querySelectorAll("[data-card-key]")].map((e) => [e.className, e.dataset.cardKey]);
+  const keys = (root) => [...root.querySelectorAll("[data-card-key], [data-frame-key]")]
+    .map((e) => [e.className, e.dataset.cardKey || e.dataset.frameKey]);
   const here = document.getElementById("result-panel");
   return {here: text(here), whole: text(whole), hereKeys: keys(here), wholeKeys: keys(whole)};
 }"""
 
 
 def assert_as_whole(page) -> None:  # noqa: F811
-    """The same text and the same keys; a tier one of whose cards was sent on its own claims no key (its cards
-    are no longer those its key was computed from: workspace.js), and is never kept whole on a stale one."""
     shown = page.evaluate(AS_WHOLE)
     assert shown["here"] == shown["whole"]
-    tiers = ("tier-cards", "options-set-aside")
-    assert [k for k in shown["hereKeys"] if k[0] not in tiers] == [k for k in shown["wholeKeys"] if k[0] not in tiers]
-    assert all(k in shown["wholeKeys"] for k in shown["hereKeys"])
+    assert shown["hereKeys"] == shown["wholeKeys"]
     assert page.locator("#result-panel [data-held]").count() == 0
 
 
 def test_an_update_of_parts_leaves_the_panel_as_a_whole_update_would(page, clinician):  # noqa: F811
     flt3_at_relapse(page)
     panel = page.locator("#result-panel")
-    alternatives = panel.locator("#tier-alternative .tier-cards")
+    alternatives = panel.locator("#tier-alternative")
     alternatives.evaluate(MARK)
     with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200) as answer:
         updated(page, lambda: page.get_by_label("Weight", exact=True).fill("72"))
@@ -114,9 +111,17 @@ def test_an_update_of_parts_leaves_the_panel_as_a_whole_update_would(page, clini
     mec.locator(".option-detail-body table.dose-table").get_by_text("weight 72 kg").first.wait_for()
     mec.locator("details.option-detail > summary").click()
 
-    # Severe renal impairment, then a new creatinine: the CrCl some cards quote changes, not the tiers. Those
-    # cards' bodies are replaced where they are (MEC's detail, opened above, makes its own come back whole).
-    updated(page, lambda: page.get_by_label("Serum creatinine", exact=True).fill("300"))
+    # Severe renal impairment: some options change tier. Those tiers come whole, the others stay as they are.
+    consider = panel.locator("#tier-consider")
+    consider.evaluate(MARK)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200) as answer:
+        updated(page, lambda: page.get_by_label("Serum creatinine", exact=True).fill("300"))
+    assert answer.value.headers.get("hx-reswap") == "none"
+    assert consider.evaluate(WAS_KEPT) and not panel.locator("#tier-alternative").evaluate(WAS_KEPT)
+    assert_as_whole(page)
+
+    # Then a new creatinine: the CrCl some cards quote changes, not the tiers. Those cards' bodies are replaced
+    # where they are.
     kept = panel.locator('[data-option="aza-ven"] .card-body')
     kept.evaluate(MARK)
     hidac = panel.locator('[data-option="hidac"] .card-body')
@@ -127,7 +132,10 @@ def test_an_update_of_parts_leaves_the_panel_as_a_whole_update_would(page, clini
     assert kept.evaluate(WAS_KEPT) and not hidac.evaluate(WAS_KEPT)
     assert "R-RENAL-02" in hidac.inner_text()
     assert_as_whole(page)
-    assert alternatives.get_attribute("data-card-key") is None, "HiDAC's tier no longer claims its old key"
+
+    # Over 75: the tiers regroup again, and the panel still shows what a whole update would.
+    updated(page, lambda: page.get_by_label("Age", exact=True).fill("80"))
+    assert_as_whole(page)
     assert panel.locator("[data-option]").count() == 28
 
 

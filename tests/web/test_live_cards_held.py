@@ -1,8 +1,8 @@
 """A live update sends again only the option cards that changed (aml_salvage/live_cards.py).
 
 Each card body on the live panel carries the key of its content; with an update the browser sends the keys
-it holds (panel_cards), and a body whose key it holds comes back as an empty element marked hx-preserve, for
-htmx to keep the browser's own. These tests hold the server to that: a held body is never sent again, a body
+it holds (panel_cards), and in a panel (or a tier) sent whole, a body whose key it holds comes back as an empty
+element marked hx-preserve, for htmx to keep the browser's own. These tests hold the server to that: a held body is never sent again, a body
 the browser does not hold (or that changed) is always sent whole, and what is not a key is ignored.
 """
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 BODY = re.compile(r'<div class="card-body" id="card-([0-9a-f]{16})" data-card-key="\1"'
                   r'( hx-preserve="true" data-held)?>')
-GROUP = re.compile(r'<section class="tier-group tier-([a-z_]+)"(?:(?!<section).)*?id="group-([0-9a-f]{16})"', re.S)
 CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")
 
 
@@ -52,48 +51,25 @@ def with_weight(workup: dict, weight: float) -> dict:
     return changed
 
 
-def test_a_new_weight_sends_only_the_doses_and_what_changed(client):
+def test_a_new_weight_sends_the_doses_afresh_and_every_card_body_held(client):
+    """A page that holds the card bodies but not the frame (tests/web/test_live_pieces.py: a page that holds it
+    gets the changed parts alone): the whole panel comes, each body empty for the page to keep its own, and the
+    preferred options' doses rendered afresh under theirs."""
     workup = load_case(CASE)["workup"]
     first = live(client, workup)
     shown = bodies(first)
     assert len(shown) == first.count('data-option="') == 28 and not any(shown.values())  # every card, whole
-    groups = GROUP.findall(first)
-    assert [tier for tier, _key in groups] == ["alternative", "consider", "not_recommended"]
     heavier = with_weight(workup, workup["patient"]["weight_kg"] + 1)
-    second = live(client, heavier, [*shown, *(key for _tier, key in groups)])
-    # A weight changes no card body (doses and warnings are rendered under the body, afresh): the tiers other
-    # than the preferred come back as one empty element each, the preferred cards' bodies empty.
-    for _tier, key in groups:
-        assert re.search(rf'id="group-{key}" data-card-key="{key}" hx-preserve="true" data-held></(div|ul)>', second)
+    second = live(client, heavier, list(shown))
+    # A weight changes no card body (doses and warnings are rendered under the body, afresh).
     again = bodies(second)
-    preferred = re.findall(r'data-option="([a-z0-9-]+)" data-tier="preferred"', second)
-    assert len(again) == len(preferred) > 0 and all(again.values())
+    assert again.keys() == shown.keys() and all(again.values())
     for key in again:  # sent empty
         assert re.search(rf'<div class="card-body" id="card-{key}"[^>]*data-held></div>', second)
-    assert 'data-tier="alternative"' not in second and 'data-tier="not_recommended"' not in second
     # The preferred options' dose tables are still sent, with the new weight in their basis.
     assert second.count('class="dose-table"') == first.count('class="dose-table"') > 0
     assert f'{heavier["patient"]["weight_kg"]:g} kg' in second
     assert len(second) < len(first) / 2
-
-
-def test_a_tier_with_a_card_the_browser_does_not_hold_is_sent_again_its_other_cards_held(client):
-    """The page leaves out a card whose detail it opened, and so that card's tier: the tier comes back with
-    that card whole and the others held one by one."""
-    workup = load_case(CASE)["workup"]
-    first = live(client, workup)
-    groups = dict(GROUP.findall(first))
-    mec = re.search(r'data-option="mec" data-tier="alternative">\s*<div class="card-body" id="card-([0-9a-f]{16})"',
-                    first).group(1)
-    held = [key for key in bodies(first) if key != mec] + [key for tier, key in groups.items()
-                                                              if tier != "alternative"]
-    second = live(client, with_weight(workup, 61), held)
-    again = bodies(second)
-    assert again[mec] is False and "option-header" in second.split(f'id="card-{mec}"')[1].split("</article>")[0]
-    alternatives = re.findall(r'data-option="([a-z0-9-]+)" data-tier="alternative"', second)
-    assert "mec" in alternatives and len(alternatives) > 1
-    assert sum(again.values()) == len(again) - 1, "every other card in the response is held"
-    assert re.search(rf'id="group-{groups["consider"]}" [^>]*data-held>', second)
 
 
 def test_a_body_the_browser_does_not_hold_is_sent_whole(client):

@@ -1,11 +1,12 @@
 """A live update to a page that holds the new result's frame sends only the parts that may have changed
 (aml_salvage/live_cards.py frame_key, templates/jinja2/live/pieces.html).
 
-The frame is which options are in which tier, in which order (and the headings, counts and legend that follow
-from it). When the page holds its key, the update sends, each out of band: the result's head (assessment,
-actions, the new signed workup), the preferred tier (doses and warnings rendered afresh), the body of each other
-card whose key the page does not hold, in place of the body that card shows, and the references if the page
-does not hold theirs; the panel itself is not swapped (HX-Reswap: none). These tests hold the server to that.
+The frame is the tiers and the knowledge base; each tier's layout, which options it holds in which order. When
+the page holds the frame's key, the update sends, each out of band: the result's head (assessment, actions, the
+new signed workup), the tier legend, the preferred tier (doses and warnings rendered afresh); a tier whose
+layout the page does not hold, whole; in a tier whose layout it holds, the body of each card whose key the page
+does not hold, in place of the body that card shows; and the references if the page does not hold theirs. The
+panel itself is not swapped (HX-Reswap: none). These tests hold the server to that.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
 CASE = next(p for p in case_files() if p.stem == "dt20-patient1-flt3-itd")
-KEY = re.compile(r'data-card-key="([0-9a-f]{16})"')
+KEY = re.compile(r'data-(?:card|frame)-key="([0-9a-f]{16})"')
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def keys_of(html: str) -> list[str]:
 
 
 def frame_of(html: str) -> str:
-    return re.search(r'<div class="result" data-card-key="([0-9a-f]{16})">', html).group(1)
+    return re.search(r'<div class="result" data-frame-key="([0-9a-f]{16})">', html).group(1)
 
 
 def changed(workup: dict, path: tuple[str, ...], value) -> dict:
@@ -123,22 +124,48 @@ def test_what_the_page_does_not_hold_is_sent_again(client):
     assert f'id="card-{mec}" data-card-key="{mec}" hx-swap-oob="outerHTML:#option-mec > .card-body">' in second
 
 
-def test_a_page_without_the_frame_gets_the_whole_panel(client):
-    """Over 75: the intensive regimens change tier, so the frame does; and a page that does not send the
-    frame's key (a detail is open) gets the whole panel, its unchanged cards held."""
+def layouts_of(html: str) -> dict[str, str]:
+    """Each tier's layout key (but the preferred tier's, which is always sent)."""
+    return dict(re.findall(r'<section class="tier-group tier-([a-z_]+)" id="tier-\1" '
+                           r'[^>]*data-card-key="([0-9a-f]{16})"', html))
+
+
+def test_a_tier_whose_options_changed_is_sent_whole_its_unchanged_cards_held(client):
+    """Severe renal impairment: the regimens with fludarabine or high-dose cytarabine step down, so some tiers hold
+    other options; those tiers come whole, the cards whose bodies did not change held in them; a tier that
+    holds the same options is not sent."""
     workup = load_case(CASE)["workup"]
     first = live(client, workup).content.decode()
-    older = live(client, changed(workup, ("patient", "age_years"), 80), keys_of(first))
-    assert "HX-Reswap" not in older.headers
-    html = older.content.decode()
-    assert '<section id="result-panel"' in html and frame_of(html) != frame_of(first)
-    assert "data-held" in html
+    older = changed(workup, ("patient", "creatinine", "value"), 300)
+    whole = live(client, older).content.decode()  # nothing held: every tier's new layout
+    regrouped = {tier for tier, key in layouts_of(whole).items() if layouts_of(first)[tier] != key}
+    unchanged = set(layouts_of(first)) - regrouped
+    assert regrouped and unchanged
 
+    response = live(client, older, keys_of(first))
+    html = response.content.decode()
+    assert response.headers["HX-Reswap"] == "none" and frame_of(whole) == frame_of(first)
+    assert re.search(r'<p class="tier-legend" id="tier-legend" hx-swap-oob="true">', html)
+    assert layouts_of(html) == {tier: layouts_of(whole)[tier] for tier in regrouped}
+    for tier in regrouped:
+        section = html.split(f'id="tier-{tier}"')[1].split("</section>")[0]
+        assert section.count('data-option="') == whole.split(f'id="tier-{tier}"')[1].split("</section>")[0].count(
+            'data-option="')
+    assert "data-held" in html, "the unchanged bodies of a tier sent again are held"
+    for tier in unchanged:
+        assert f'id="tier-{tier}"' not in html
+
+
+def test_a_page_without_the_frame_gets_the_whole_panel(client):
+    """A page that does not send the frame's key (a detail is open) gets the whole panel, what it holds held."""
+    workup = load_case(CASE)["workup"]
+    first = live(client, workup).content.decode()
     without_frame = [key for key in keys_of(first) if key != frame_of(first)]
     heavier = live(client, changed(workup, ("patient", "weight_kg"), 61), without_frame)
     assert "HX-Reswap" not in heavier.headers
-    assert '<section id="result-panel"' in heavier.content.decode()
-    assert frame_of(heavier.content.decode()) == frame_of(first)
+    html = heavier.content.decode()
+    assert '<section id="result-panel"' in html and frame_of(html) == frame_of(first)
+    assert "data-held" in html
 
 
 def test_a_workup_that_gives_no_result_replaces_the_panel(client):
@@ -150,3 +177,17 @@ def test_a_workup_that_gives_no_result_replaces_the_panel(client):
     response = client.post(reverse("workspace"), incomplete, **HX)
     assert "HX-Reswap" not in response.headers
     assert "No result yet" in response.content.decode()
+
+
+def test_the_keys_a_panel_carries_are_those_the_presentation_model_gives(client):
+    """What the bench and the load test send as the page's keys (live_cards.panel_card_keys) is what the
+    rendered panel carries: the frame, each tier's layout, each body, the tiers held together, the references."""
+    from aml_salvage import services
+    from aml_salvage.live_cards import panel_card_keys
+    from aml_salvage.presentation import consult_view
+
+    workup = load_case(CASE)["workup"]
+    view = consult_view(result=services.consult_evaluate(workup=services.workup_parse(data=workup)),
+                        parameters=services.knowledge_get().parameters)
+    shown = keys_of(live(client, workup).content.decode())
+    assert sorted(shown) == sorted(panel_card_keys(view)) and len(shown) == len(set(shown))
