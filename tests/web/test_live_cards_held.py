@@ -2,8 +2,9 @@
 
 Each card body on the live panel carries the key of its content; with an update the browser sends the keys
 it holds (panel_cards), and in a panel (or a tier) sent whole, a body whose key it holds comes back as an empty
-element marked hx-preserve, for htmx to keep the browser's own. These tests hold the server to that: a held body is never sent again, a body
-the browser does not hold (or that changed) is always sent whole, and what is not a key is ignored.
+element marked hx-preserve, for htmx to keep the browser's own. These tests hold the server to that: a held
+body is never sent again, a body the browser does not hold (or that changed) is always sent whole, and what
+is not a key is ignored.
 """
 
 from __future__ import annotations
