@@ -126,7 +126,7 @@ def workspace_render(
     if request.htmx:
         context["oob_errors"] = _oob_errors(beside)
         # Live update: lean option cards whose detail loads when opened (views/option_detail.py), from the
-        # workup this panel was computed from, signed into the panel.
+        # workup this panel was computed from, signed into the result's head (partials/result_parts.html).
         if workup is not None and view is not None:
             context["lean_cards"] = True
             context["workup_token"] = workup_token(workup=workup, user=request.user)
