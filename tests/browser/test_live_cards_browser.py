@@ -20,6 +20,7 @@ from tests.browser.test_workspace_browser import (  # noqa: F401
     fill_workup,
     option_in_tier,
     page,
+    quiet,
     sign_in,
 )
 
@@ -34,16 +35,8 @@ def updated(page, action) -> str:  # noqa: F811
     with page.expect_request(lambda r: r.method == "POST" and r.headers.get("hx-request") == "true") as sent:
         with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200):
             action()
-    # htmx takes the request class off the indicator only once the response is swapped, out-of-band parts
-    # included; the response event Playwright sees comes before that.
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    quiet(page)
     return sent.value.post_data or ""
-
-
-def quiet(page) -> None:  # noqa: F811
-    """Past the debounce of the last field typed, and no update in flight: the panel is the workup's last."""
-    page.wait_for_timeout(500)  # the live update's debounce is 400 ms (templates/workspace.html)
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def flt3_at_relapse(page) -> None:  # noqa: F811
@@ -53,7 +46,6 @@ def flt3_at_relapse(page) -> None:  # noqa: F811
     option_in_tier(page, "flag-ida", "preferred").wait_for()
     page.get_by_label("FLT3-ITD", exact=True).check()
     option_in_tier(page, "gilteritinib", "preferred").wait_for()
-    quiet(page)
 
 
 def test_an_update_keeps_the_cards_that_did_not_change(page, clinician):  # noqa: F811
@@ -167,7 +159,6 @@ def test_a_held_card_the_page_no_longer_has_is_asked_for_again(page, clinician):
     sign_in(page, "alice")
     fill_workup(page, DT20_PATIENT_1)
     option_in_tier(page, "flag-ida", "preferred").wait_for()
-    quiet(page)  # an update still to come from the last field typed would give the page its body back
     body = page.locator('#result-panel [data-option="flag-ida"] .card-body')
     key = body.get_attribute("data-card-key")
     body.evaluate("el => el.remove()")

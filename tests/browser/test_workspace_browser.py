@@ -110,6 +110,15 @@ def fill_workup(page, workup: dict) -> None:
             control.select_option(data[name])
         else:
             control.fill(data[name])
+    quiet(page)
+
+
+def quiet(page) -> None:
+    """Past the debounce of the last field typed, and no update in flight or being swapped: the panel shows the
+    workup as typed. (htmx clears the request class of the indicator only once the response is swapped, its
+    out-of-band parts included; the response event Playwright sees comes before that.)"""
+    page.wait_for_timeout(500)  # the live update's debounce is 400 ms (templates/workspace.html)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def axe_serious(page) -> list[str]:
