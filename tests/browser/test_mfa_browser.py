@@ -12,7 +12,13 @@ from django.contrib.auth.models import Group, User
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.browser.test_workspace_browser import PASSWORD, axe_serious, browser, page  # noqa: F401
+from tests.browser.test_workspace_browser import (  # noqa: F401
+    PASSWORD,
+    WORKSPACE_URL,
+    axe_serious,
+    browser,
+    page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +64,7 @@ def test_staff_enrol_an_authenticator_and_sign_in_with_it(page, staff_member):  
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{8}", code) for code in codes)
     assert "shown only now" in page.content()
     page.get_by_role("link", name="Continue").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(WORKSPACE_URL)
     assert page.locator("#result-panel").is_visible(), "the workspace, past the second factor"
 
     # Signing in again asks for a code: the authenticator's next one.
@@ -74,7 +80,7 @@ def test_staff_enrol_an_authenticator_and_sign_in_with_it(page, staff_member):  
     device.throttle_reset()  # the wrong code paused the device for a second; no sleeping in tests
     page.get_by_label("Code").fill(authenticator_code(device, steps_ahead=1))
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(WORKSPACE_URL)
 
     # And once with a recovery code, as after losing the phone.
     page.get_by_role("button", name="Sign out").click()
@@ -83,5 +89,5 @@ def test_staff_enrol_an_authenticator_and_sign_in_with_it(page, staff_member):  
     page.wait_for_url(re.compile(r"/accounts/two-factor/verify/"))
     page.get_by_label("Code").fill(codes[0])
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(WORKSPACE_URL)
     assert page.get_by_role("link", name="Admin").is_visible()
