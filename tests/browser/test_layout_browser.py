@@ -22,6 +22,7 @@ from tests.browser.test_workspace_browser import (
     axe_serious,
     fill_workup,
     option_in_tier,
+    quiet,
     sign_in,
 )
 from tests.web.conftest import saved_consult
@@ -130,6 +131,7 @@ def test_the_workspace_keeps_up_with_the_clinician(page, clinician):
     other.fill("DNMT3A, WT1")
     page.get_by_label("FLT3-ITD", exact=True).check()
     summary.get_by_role("link", name="Gilteritinib").wait_for()
+    quiet(page)  # the update the "Other mutations" typed still had to send
     assert page.evaluate("window.scrollY") > HEIGHT, "the form was scrolled well below the top"
     assert in_viewport(page, "#result-summary"), "the result summary left the viewport while typing"
     summary_text = summary.inner_text()
