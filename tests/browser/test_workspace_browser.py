@@ -121,7 +121,8 @@ def quiet(page) -> None:
     """Past the debounce of the last field typed, and no update in flight or being swapped: the panel shows the
     workup as typed. (htmx clears the request class of the indicator only once the response is swapped, its
     out-of-band parts included; the response event Playwright sees comes before that.)"""
-    page.wait_for_timeout(500)  # the live update's debounce is 400 ms (templates/workspace.html)
+    trigger = page.get_attribute(".workup[hx-post]", "hx-trigger")  # "input changed delay:400ms, change"
+    page.wait_for_timeout(int(re.search(r"delay:(\d+)ms", trigger).group(1)) + 100)
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
